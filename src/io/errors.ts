@@ -1,3 +1,5 @@
+import { InputError } from '../errors.js';
+
 /** Why a dataset could not be read; `code` is stable so the API and CLI can map it. */
 export type DatasetErrorCode =
   | 'not_found'
@@ -13,8 +15,8 @@ export type DatasetErrorCode =
   | 'too_large'
   | 'empty';
 
-/** A problem with the input data (never with the machine): the message names it and the remedy. */
-export class DatasetError extends Error {
+/** A problem with the input data: the message names it and the remedy. */
+export class DatasetError extends InputError {
   override readonly name = 'DatasetError';
   constructor(
     readonly code: DatasetErrorCode,

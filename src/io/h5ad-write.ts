@@ -1,0 +1,145 @@
+import { rename, rm } from 'node:fs/promises';
+import type { Group as H5Group } from 'h5wasm';
+import { loadH5wasm } from './hdf5.js';
+import type { AnnData, Column, CsrMatrix, DenseMatrix, Frame } from './types.js';
+
+/** A value stored under `uns`: nested dictionaries of scalars, arrays and tables. */
+export type UnsValue = string | number | boolean | string[] | Float64Array | Float32Array | Int32Array | Frame | DenseMatrix | { [key: string]: UnsValue };
+
+/** Chunk length for compressed 1-D datasets: large enough for gzip to pay, small enough to slice. */
+const CHUNK = 1 << 16;
+
+type Encodable = Parameters<H5Group['create_dataset']>[0]['data'];
+
+function encode(node: { create_attribute: H5Group['create_attribute'] }, type: string, version: string): void {
+  node.create_attribute('encoding-type', type);
+  node.create_attribute('encoding-version', version);
+}
+
+function writeArray(group: H5Group, name: string, data: Float32Array | Float64Array | Int32Array | Int8Array | Int16Array, shape = [data.length]): void {
+  const compress = data.length >= 1024;
+  const dataset = group.create_dataset({
+    name,
+    data: data as Encodable,
+    shape,
+    ...(compress ? { chunks: shape.length === 1 ? [Math.min(CHUNK, data.length)] : [Math.max(1, Math.min(shape[0]!, Math.floor(CHUNK / shape[1]!))), shape[1]!], compression: 'gzip' as const, compression_opts: 4 } : {}),
+  });
+  encode(dataset, 'array', '0.2.0');
+}
+
+function writeStrings(group: H5Group, name: string, values: readonly string[]): void {
+  const dataset = group.create_dataset({ name, data: values.length > 0 ? [...values] : [''], shape: [values.length] });
+  encode(dataset, 'string-array', '0.2.0');
+}
+
+/** The narrowest signed integer array that holds category codes (anndata writes the same). */
+function codesArray(codes: Int32Array, nCategories: number): Int8Array | Int16Array | Int32Array {
+  if (nCategories < 128) return Int8Array.from(codes);
+  if (nCategories < 32768) return Int16Array.from(codes);
+  return codes;
+}
+
+function writeCsr(group: H5Group, name: string, matrix: CsrMatrix): void {
+  const element = group.create_group(name);
+  encode(element, 'csr_matrix', '0.1.0');
+  element.create_attribute('shape', new BigInt64Array([BigInt(matrix.nRows), BigInt(matrix.nCols)]));
+  writeArray(element, 'data', matrix.data);
+  writeArray(element, 'indices', matrix.indices);
+  writeArray(element, 'indptr', matrix.indptr);
+}
+
+function writeDense(group: H5Group, name: string, matrix: DenseMatrix): void {
+  writeArray(group, name, matrix.data, [matrix.nRows, matrix.nCols]);
+}
+
+function writeColumn(frame: H5Group, name: string, column: Column): void {
+  switch (column.kind) {
+    case 'numeric':
+      return writeArray(frame, name, column.values);
+    case 'string':
+      return writeStrings(frame, name, column.values);
+    case 'boolean':
+      return writeColumn(frame, name, { kind: 'categorical', categories: ['False', 'True'], codes: Int32Array.from(column.values), ordered: false });
+    case 'categorical': {
+      // anndata 0.8 needs a real HDF5 boolean for the 0.2.0 "ordered" attribute, which h5wasm cannot
+      // write; the 0.1.0 dataframe layout (codes + a path to __categories/<name>) loads as categorical.
+      const categories = frame.keys().includes('__categories') ? (frame.get('__categories') as H5Group) : frame.create_group('__categories');
+      writeStrings(categories, name, column.categories);
+      writeArray(frame, name, codesArray(column.codes, column.categories.length));
+      (frame.get(name) as H5Group).create_attribute('categories', `__categories/${name}`);
+      return;
+    }
+  }
+}
+
+function writeFrame(group: H5Group, name: string, frame: Frame): void {
+  const element = group.create_group(name);
+  encode(element, 'dataframe', '0.1.0');
+  element.create_attribute('_index', '_index');
+  const names = [...frame.columns.keys()];
+  element.create_attribute('column-order', names.length > 0 ? names : new Float64Array(0));
+  writeStrings(element, '_index', frame.index);
+  for (const [column, values] of frame.columns) writeColumn(element, column, values);
+}
+
+function isFrame(value: UnsValue): value is Frame {
+  return typeof value === 'object' && 'index' in value && 'columns' in value && value.columns instanceof Map;
+}
+
+function isDense(value: UnsValue): value is DenseMatrix {
+  return typeof value === 'object' && 'nRows' in value && 'nCols' in value && 'data' in value && value.data instanceof Float32Array;
+}
+
+function writeUns(group: H5Group, name: string, value: UnsValue): void {
+  if (typeof value === 'string') {
+    encode(group.create_dataset({ name, data: value }), 'string', '0.2.0');
+  } else if (typeof value === 'number' || typeof value === 'boolean') {
+    encode(group.create_dataset({ name, data: new Float64Array([Number(value)]), shape: [] }), 'numeric-scalar', '0.2.0');
+  } else if (Array.isArray(value)) {
+    writeStrings(group, name, value);
+  } else if (ArrayBuffer.isView(value)) {
+    writeArray(group, name, value);
+  } else if (isFrame(value)) {
+    writeFrame(group, name, value);
+  } else if (isDense(value)) {
+    writeDense(group, name, value);
+  } else {
+    const dict = group.create_group(name);
+    encode(dict, 'dict', '0.1.0');
+    for (const [key, item] of Object.entries(value)) writeUns(dict, key, item);
+  }
+}
+
+function writeDict<T>(root: H5Group, name: string, entries: Map<string, T> | undefined, write: (group: H5Group, key: string, value: T) => void): void {
+  const group = root.create_group(name);
+  encode(group, 'dict', '0.1.0');
+  for (const [key, value] of entries ?? []) write(group, key, value);
+}
+
+/**
+ * Writes an AnnData-spec .h5ad (X as CSR float32, layers, obs/var, obsm, uns) that anndata's
+ * read_h5ad loads. Writes to a temporary name and renames, so a failure leaves no partial file.
+ */
+export async function writeH5ad(path: string, data: AnnData): Promise<void> {
+  const h5wasm = await loadH5wasm();
+  const partial = `${path}.partial-${process.pid}`;
+  const file = new h5wasm.File(partial, 'w');
+  try {
+    encode(file, 'anndata', '0.1.0');
+    writeCsr(file, 'X', data.X);
+    writeDict(file, 'layers', data.layers, writeCsr);
+    writeFrame(file, 'obs', data.obs);
+    writeFrame(file, 'var', data.var);
+    writeDict(file, 'obsm', data.obsm, writeDense);
+    writeDict(file, 'varm', undefined, writeDense);
+    writeDict(file, 'obsp', undefined, writeCsr);
+    writeDict(file, 'varp', undefined, writeCsr);
+    writeDict(file, 'uns', new Map(Object.entries((data.uns ?? {}) as Record<string, UnsValue>)), writeUns);
+    file.close();
+    await rename(partial, path);
+  } catch (error) {
+    file.close();
+    await rm(partial, { force: true });
+    throw error;
+  }
+}
