@@ -1,6 +1,6 @@
 import { rename, rm } from 'node:fs/promises';
 import type { Group as H5Group } from 'h5wasm';
-import { loadH5wasm } from './hdf5.js';
+import { SLICE_ELEMENTS, loadH5wasm } from './hdf5.js';
 import type { AnnData, Column, CsrMatrix, DenseMatrix, Frame } from './types.js';
 
 /** A value stored under `uns`: nested dictionaries of scalars, arrays and tables. */
@@ -18,12 +18,20 @@ function encode(node: { create_attribute: H5Group['create_attribute'] }, type: s
 
 function writeArray(group: H5Group, name: string, data: Float32Array | Float64Array | Int32Array | Int8Array | Int16Array, shape = [data.length]): void {
   const compress = data.length >= 1024;
-  const dataset = group.create_dataset({
-    name,
-    data: data as Encodable,
-    shape,
-    ...(compress ? { chunks: shape.length === 1 ? [Math.min(CHUNK, data.length)] : [Math.max(1, Math.min(shape[0]!, Math.floor(CHUNK / shape[1]!))), shape[1]!], compression: 'gzip' as const, compression_opts: 4 } : {}),
-  });
+  const options = compress
+    ? { chunks: shape.length === 1 ? [Math.min(CHUNK, data.length)] : [Math.max(1, Math.min(shape[0]!, Math.floor(CHUNK / shape[1]!))), shape[1]!], compression: 'gzip' as const, compression_opts: 4 }
+    : {};
+  if (shape.length > 1 || data.length <= SLICE_ELEMENTS) {
+    encode(group.create_dataset({ name, data: data as Encodable, shape, ...options }), 'array', '0.2.0');
+    return;
+  }
+  // Large 1-D arrays go through h5wasm's heap (2 GiB at most) a slice at a time.
+  const dataset = group.create_dataset({ name, data: data.subarray(0, SLICE_ELEMENTS) as Encodable, shape: [SLICE_ELEMENTS], maxshape: [null], ...options });
+  dataset.resize([data.length]);
+  for (let start = SLICE_ELEMENTS; start < data.length; start += SLICE_ELEMENTS) {
+    const end = Math.min(data.length, start + SLICE_ELEMENTS);
+    dataset.write_slice([[start, end]], data.subarray(start, end));
+  }
   encode(dataset, 'array', '0.2.0');
 }
 
