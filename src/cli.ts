@@ -7,7 +7,7 @@ import { inspectDataset } from './io/index.js';
 interface Command {
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
-  run(positionals: string[], values: Record<string, string | boolean | string[] | undefined>): Promise<void>;
+  run(positionals: string[], values: Record<string, string | boolean | (string | boolean)[] | undefined>): Promise<void>;
 }
 
 /** Thrown for a wrong command line; printed with the usage. */
