@@ -1,13 +1,21 @@
 #!/usr/bin/env node
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InputError } from './errors.js';
+import { readFile } from 'node:fs/promises';
 import { inspectDataset } from './io/index.js';
+import { pipelineParamsSchema, runPipeline, type PipelineProgress } from './pipeline/index.js';
 
-/** A command: its options (node:util parseArgs syntax), a one-line usage, and what it does. */
+/** A command: a one-line usage and what it does with the words after its name. */
 interface Command {
   usage: string;
-  options: NonNullable<ParseArgsConfig['options']>;
-  run(positionals: string[], values: Record<string, string | boolean | (string | boolean)[] | undefined>): Promise<void>;
+  run(args: string[]): Promise<void>;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Parses a command's words strictly (unknown options are errors). */
+function parse(args: string[], options: Options) {
+  return parseArgs({ args, options, allowPositionals: true, strict: true });
 }
 
 /** Thrown for a wrong command line; printed with the usage. */
@@ -15,11 +23,51 @@ class UsageError extends InputError {
   override readonly name = 'UsageError';
 }
 
+/**
+ * Reads `--key value` pairs after `run FILE` into parameters, typed by the JSON Schema: arrays
+ * split on commas, numbers parsed, `null` for nullable keys. Unknown keys pass through for the
+ * schema to reject by name.
+ */
+export function paramsFromArgs(args: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i]!;
+    if (!flag.startsWith('--')) throw new UsageError(`expected --key value, found "${flag}"`);
+    const [rawKey, inline] = flag.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const key = rawKey.replaceAll('-', '_');
+    const value = inline ?? args[++i];
+    if (value === undefined) throw new UsageError(`--${rawKey} needs a value`);
+    const types = [pipelineParamsSchema.properties[key]?.type ?? []].flat();
+    if (value === 'null' && types.includes('null')) out[key] = null;
+    else if (types.includes('array')) out[key] = value === '' ? [] : value.split(',').map((v) => (/^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v));
+    else if ((types.includes('integer') || types.includes('number') || !types.length) && value.trim() !== '' && !Number.isNaN(Number(value))) out[key] = Number(value);
+    else out[key] = value;
+  }
+  return out;
+}
+
+/** A one-line progress bar on a terminal, JSON lines otherwise (for logs and scripts). */
+function progressPrinter(): (event: PipelineProgress) => void {
+  if (!process.stderr.isTTY) return (event) => process.stderr.write(`${JSON.stringify(event)}\n`);
+  const width = 30;
+  return (event) => {
+    const filled = Math.round(event.overall * width);
+    const eta = event.etaSeconds === undefined ? '' : ` eta ${Math.floor(event.etaSeconds / 60)}m${String(event.etaSeconds % 60).padStart(2, '0')}s`;
+    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(event.overall * 100).toFixed(0).padStart(3)}% ${event.stage}: ${event.message}${eta}`;
+    process.stderr.write(`\r${line.slice(0, (process.stderr.columns || 100) - 1).padEnd((process.stderr.columns || 100) - 1)}`);
+    if (event.stage === 'write' && event.fraction === 1) process.stderr.write('\n');
+  };
+}
+
 const commands: Record<string, Command> = {
+  run: {
+    usage: 'run FILE --out DIR [--params params.json] [--KEY VALUE ...]   (keys: schemas/pipeline-params.schema.json)',
+    run: runCommand,
+  },
   inspect: {
     usage: 'inspect FILE [--layer NAME] [--genome NAME] [--json]',
-    options: { layer: { type: 'string' }, genome: { type: 'string' }, json: { type: 'boolean' } },
-    async run([file], values) {
+    async run(args) {
+      const { positionals: [file], values } = parse(args, { layer: { type: 'string' }, genome: { type: 'string' }, json: { type: 'boolean' } });
       if (!file) throw new UsageError('inspect needs a FILE');
       const summary = await inspectDataset(file, { layer: values.layer as string | undefined, genome: values.genome as string | undefined });
       if (values.json) {
@@ -32,6 +80,42 @@ const commands: Record<string, Command> = {
     },
   },
 };
+
+async function runCommand(args: string[]): Promise<void> {
+  const [file, ...rest] = args;
+  if (!file || file.startsWith('--')) throw new UsageError('run needs a FILE');
+  const flags: string[] = [];
+  let outDir: string | undefined;
+  let paramsFile: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === '--out') outDir = rest[++i];
+    else if (rest[i] === '--params') paramsFile = rest[++i];
+    else flags.push(rest[i]!);
+  }
+  if (!outDir) throw new UsageError('run needs --out DIR');
+  let fromFile: unknown = {};
+  if (paramsFile) {
+    try {
+      fromFile = JSON.parse(await readFile(paramsFile, 'utf8'));
+    } catch (error) {
+      throw new UsageError(`cannot read --params ${paramsFile}: ${(error as Error).message}`);
+    }
+  }
+  const controller = new AbortController();
+  const cancel = () => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', cancel);
+  process.once('SIGTERM', cancel);
+  try {
+    const manifest = await runPipeline(
+      { inputPath: file, outDir, params: { ...(fromFile as object), ...paramsFromArgs(flags) } },
+      { signal: controller.signal, onProgress: progressPrinter() },
+    );
+    process.stdout.write(`${JSON.stringify({ out: outDir, cells: manifest.cells, clusters: manifest.clusters.count, seconds: Math.round(manifest.total_seconds), outputs: manifest.outputs })}\n`);
+  } finally {
+    process.off('SIGINT', cancel);
+    process.off('SIGTERM', cancel);
+  }
+}
 
 function usage(): string {
   return `usage: scgmdvae <command> ...\n${Object.values(commands)
@@ -48,8 +132,7 @@ export async function main(argv: string[]): Promise<number> {
     return name && name !== '--help' ? 2 : 0;
   }
   try {
-    const { positionals, values } = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
-    await command.run(positionals, values);
+    await command.run(rest);
     return 0;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

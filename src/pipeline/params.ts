@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { InputError } from '../errors.js';
+import { packageRoot } from '../paths.js';
 
 /** The resolved parameters of one job; checked against schemas/pipeline-params.schema.json by test. */
 export interface PipelineParams {
@@ -36,7 +38,7 @@ export interface PipelineParams {
 }
 
 export const pipelineParamsSchema = JSON.parse(
-  readFileSync(new URL('../../schemas/pipeline-params.schema.json', import.meta.url), 'utf8'),
+  readFileSync(join(packageRoot, 'schemas', 'pipeline-params.schema.json'), 'utf8'),
 ) as Record<string, unknown> & { properties: Record<string, { type?: string | string[] }> };
 
 /** Parameters that fail the schema; `problems` name each offending key. */
