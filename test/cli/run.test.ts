@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { repoRoot, tempDir } from '../io/fixtures.js';
+
+function cli(...args: string[]) {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'cli.ts'), ...args], { encoding: 'utf8', cwd: repoRoot });
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+describe('cli run', () => {
+  it('runs the pipeline with --key value parameters, printing JSON progress lines off a terminal', async () => {
+    const out = join(await tempDir(), 'out');
+    const { code, stdout, stderr } = cli(
+      'run', join(repoRoot, 'data', 'cellbench_2platforms.h5ad'), '--out', out,
+      '--condition-keys', 'platform', '--n_clusters', '3', '--epochs', '2', '--n_top_genes', '200', '--hidden', '16', '--latent_dim', '2', '--w_dim', '2', '--markers_n', '3', '--label_key', 'null',
+    );
+    assert.equal(code, 0, stderr);
+    const summary = JSON.parse(stdout);
+    assert.equal(summary.out, out);
+    assert.equal(summary.cells.kept, 499);
+    const events = stderr.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    assert.ok(events.some((e) => e.stage === 'fit' && e.epoch === 2));
+    assert.deepEqual((await readdir(out)).sort(), [...summary.outputs].sort());
+  });
+
+  it('exits 2 with the parameter named for an unknown key, and needs --out', () => {
+    const bad = cli('run', join(repoRoot, 'data', 'cellbench_2platforms.h5ad'), '--out', '/tmp/never', '--n-clusterz', '3');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown parameter "n_clusterz"/);
+    assert.equal(cli('run', join(repoRoot, 'data', 'cellbench_2platforms.h5ad')).code, 2);
+  });
+});

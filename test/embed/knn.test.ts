@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { knn } from '../../src/embed/knn.js';
+import type { DenseMatrix } from '../../src/io/types.js';
+import { gaussianMixture } from '../fixtures/embed/mixture.js';
+
+/** Every pairwise distance, sorted per row by (distance, index): the reference the tree search must equal. */
+function bruteForce(points: DenseMatrix, k: number): { indices: Int32Array; distances: Float64Array } {
+  const { nRows: n, nCols: d, data } = points;
+  const indices = new Int32Array(n * k);
+  const distances = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) {
+    const candidates: Array<[number, number]> = [];
+    for (let j = 0; j < n; j++) {
+      if (j === i) continue;
+      let s = 0;
+      for (let c = 0; c < d; c++) s += (data[i * d + c] - data[j * d + c]) ** 2;
+      candidates.push([Math.sqrt(s), j]);
+    }
+    candidates.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    for (let m = 0; m < k; m++) [distances[i * k + m], indices[i * k + m]] = candidates[m];
+  }
+  return { indices, distances };
+}
+
+test('knn equals brute force on a clustered mixture spanning many leaves', () => {
+  const { points } = gaussianMixture(1500, 16, 6, 3, 4);
+  const k = 14;
+  const result = knn(points, k);
+  const reference = bruteForce(points, k);
+  assert.equal(result.k, k);
+  for (let i = 0; i < reference.distances.length; i++) {
+    assert.ok(Math.abs(result.distances[i] - reference.distances[i]) < 1e-4, `distance ${i}`);
+  }
+  // Indices may only differ where distances tie.
+  let sameIndex = 0;
+  for (let i = 0; i < reference.indices.length; i++) if (result.indices[i] === reference.indices[i]) sameIndex++;
+  assert.ok(sameIndex / reference.indices.length > 0.999);
+});
+
+test('knn excludes the row itself but keeps its duplicates at distance 0, ascending', () => {
+  const data = new Float32Array([0, 0, 0, 0, 1, 0, 3, 0, 0, 2]);
+  const result = knn({ nRows: 5, nCols: 2, data }, 3);
+  assert.deepEqual(Array.from(result.indices.subarray(0, 3)), [1, 2, 4]);
+  assert.deepEqual(Array.from(result.distances.subarray(0, 3)), [0, 1, 2]);
+  for (let i = 0; i < 5; i++) {
+    const row = Array.from(result.indices.subarray(i * 3, i * 3 + 3));
+    assert.ok(!row.includes(i));
+    const dist = Array.from(result.distances.subarray(i * 3, i * 3 + 3));
+    assert.deepEqual(dist, [...dist].sort((a, b) => a - b));
+  }
+});
+
+test('knn rejects k out of range and non-finite values', () => {
+  const points = { nRows: 3, nCols: 1, data: new Float32Array([0, 1, 2]) };
+  assert.throws(() => knn(points, 3), RangeError);
+  assert.throws(() => knn(points, 0), RangeError);
+  assert.throws(() => knn({ nRows: 3, nCols: 1, data: new Float32Array([0, NaN, 2]) }, 1), /non-finite value at row 1/);
+});
+
+test('knn stops when its signal is aborted from the progress callback', () => {
+  const { points } = gaussianMixture(2000, 8, 3, 1);
+  const controller = new AbortController();
+  assert.throws(
+    () => knn(points, 5, { signal: controller.signal, onProgress: (f) => { if (f > 0.3) controller.abort(); } }),
+    { name: 'AbortError' },
+  );
+});

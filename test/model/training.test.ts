@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { fitModel, learningRate, pickBackend, scheduleEpochs, THESIS_RATES, type FitConfig, type ModelInputs } from '../../src/model/index.js';
+import { CgmvaeModule } from '../../src/model/module.js';
+import { Rng } from '../../src/model/random.js';
+import { thesisBlobs } from '../../src/model/synthetic.js';
+
+await pickBackend({ force: 'wasm', log: () => {} });
+
+const blobs = thesisBlobs(5, 6, 2, 1, 40);
+const inputs: ModelInputs = { x: blobs.x };
+const tiny: FitConfig = { nComponents: 2, nz: 2, nw: 1, hidden: [16], latentHidden: [8], dropout: 0, batchSize: 40, seed: 3, validationFraction: 0.25 };
+
+test('learning-rate schedules', () => {
+  const stairs = { kind: 'staircase', rates: THESIS_RATES, epochsPerStep: 2 } as const;
+  assert.equal(scheduleEpochs(stairs), 14);
+  assert.deepEqual(Array.from({ length: 14 }, (_, e) => learningRate(stairs, e)), THESIS_RATES.flatMap((r) => [r, r]));
+  const warm = { kind: 'warmup', rate: 1e-3, warmupEpochs: 4, epochs: 10 } as const;
+  assert.deepEqual([0, 1, 3, 4, 9].map((e) => learningRate(warm, e)), [2.5e-4, 5e-4, 1e-3, 1e-3, 1e-3]);
+  assert.equal(learningRate({ kind: 'constant', rate: 0.1, epochs: 3 }, 2), 0.1);
+});
+
+test('early stopping stops after `patience` epochs without improvement and keeps the best weights', async () => {
+  const { model, training } = await fitModel(inputs, { ...tiny, patience: 2, minDelta: 1e6, schedule: { kind: 'constant', rate: 1e-3, epochs: 20 } });
+  assert.equal(training.stoppedEarly, true);
+  assert.equal(training.history.length, 3);
+  assert.equal(training.bestEpoch, 0);
+  model.dispose();
+});
+
+test('the per-epoch callback sees every loss term and the learning rate of the schedule', async () => {
+  const seen: { lr: number; terms: string[] }[] = [];
+  const { model } = await fitModel(inputs, { ...tiny, schedule: { kind: 'staircase', rates: [1e-4, 1e-3], epochsPerStep: 1 } }, { onEpoch: (r) => void seen.push({ lr: r.learningRate, terms: Object.keys(r.train) }) });
+  assert.deepEqual(seen.map((s) => s.lr), [1e-4, 1e-3]);
+  for (const s of seen) for (const t of ['reconstruction', 'z', 'w', 'y', 'd', 'total']) assert.ok(s.terms.includes(t));
+  model.dispose();
+});
+
+test('splitting a component copies the donor and shares its probability', () => {
+  const module = new CgmvaeModule({ nInput: 3, nComponents: 3, nz: 2, nw: 1, hidden: [4], latentHidden: [4], dropout: 0, likelihood: 'mse', dirichletAlpha: 1, yEpsilon: 0, learnedWPrior: false, conditionSizes: [] }, 1);
+  const ctx = { training: false, seed: 0, bnUpdates: [] };
+  const z = tf.tensor2d([[0.3, -0.2], [1, 2]]);
+  const before = tf.tidy(() => tf.softmax(module.clusterLogits(z, null, ctx)).arraySync() as number[][]);
+  module.splitComponent(0, 2, new Rng(1));
+  const after = tf.tidy(() => tf.softmax(module.clusterLogits(z, null, ctx)).arraySync() as number[][]);
+  for (let i = 0; i < 2; i++) {
+    assert.ok(Math.abs(after[i][0] - after[i][2]) < 1e-6, 'the copy and the donor get equal probability');
+    // Together they weigh against component 1 what the donor weighed before.
+    const ratio = (after[i][0] + after[i][2]) / after[i][1];
+    assert.ok(Math.abs(ratio - before[i][2] / before[i][1]) < 1e-4 * ratio, `ratio ${ratio} vs ${before[i][2] / before[i][1]}`);
+  }
+  z.dispose();
+  module.dispose();
+});
+
+test('two-core training (worker thread) trains and releases its tensors', async () => {
+  const before = tf.memory().numTensors;
+  const { model, training } = await fitModel(inputs, { ...tiny, twoCores: true, schedule: { kind: 'constant', rate: 1e-2, epochs: 2 } });
+  assert.ok(training.history.every((h) => Number.isFinite(h.train.total)));
+  model.dispose();
+  assert.equal(tf.memory().numTensors, before);
+});

@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readDataset } from '../../src/io/index.js';
+import type { AnnData } from '../../src/io/types.js';
+import { PreprocessError, preprocess, preprocessOptionsFromFlags, runPreprocessCommand } from '../../src/preprocess/index.js';
+import { fixtures, maxRelativeError, readCsv, valueAt } from './helpers.js';
+
+const { data } = await readDataset(join(fixtures, 'pbmc3k_subset'));
+// Seurat's tutorial thresholds scaled to the fixture's 553 genes (make-fixture.R): nFeature > 120 & < 320 & percent.mt < 5
+const tutorial = { minCells: 3, minGenes: 121, maxGenes: 319, maxPctMito: 5, targetSum: 1e4 } as const;
+
+test('the preprocess command writes qc_cells.csv and hvg.csv; kept cells and their metrics are Seurat\'s', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'preprocess-'));
+  try {
+    const result = await runPreprocessCommand(data, out, { ...tutorial, flavor: 'seurat_v3', nTopGenes: 150 });
+    assert.deepEqual(result.summary, {
+      cells: { input: 160, kept: 113 },
+      genes: { input: 553, kept: 456 },
+      targetSum: 1e4,
+      logBase: null,
+      flavor: 'seurat_v3',
+      highlyVariable: 150,
+    });
+    const qcRows = (await readFile(join(out, 'qc_cells.csv'), 'utf8')).trim().split('\n').map((l) => l.split(','));
+    assert.deepEqual(qcRows[0], ['barcode', 'total_counts', 'n_genes_by_counts', 'pct_counts_mt', 'kept']);
+    assert.equal(qcRows.length, 1 + 160);
+    const kept = new Map(qcRows.slice(1).filter((r) => r[4] === 'true').map((r) => [r[0]!, r.slice(1, 4).map(Number)]));
+    const seurat = readCsv(join(fixtures, 'subset_seurat_qc_cells.csv')).slice(1);
+    assert.deepEqual([...kept.keys()], seurat.map((r) => r[0]));
+    for (const [barcode, nCount, nFeature, percentMt] of seurat) {
+      const [total, nGenes, pct] = kept.get(barcode!)!;
+      assert.equal(total, Number(nCount));
+      assert.equal(nGenes, Number(nFeature));
+      assert.ok(Math.abs(pct! - Number(percentMt)) < 1e-9);
+    }
+    const hvgRows = (await readFile(join(out, 'hvg.csv'), 'utf8')).trim().split('\n').map((l) => l.split(','));
+    assert.deepEqual(hvgRows[0], ['gene', 'highly_variable', 'highly_variable_rank', 'means', 'variances', 'variances_norm']);
+    assert.equal(hvgRows.length, 1 + 456);
+    assert.equal(hvgRows.filter((r) => r[1] === 'true').length, 150);
+    assert.ok(hvgRows.slice(1).every((r) => (r[1] === 'true') === (r[2] !== '')), 'rank is empty (NaN) outside the selection');
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});
+
+test('log-normalised values equal Seurat NormalizeData (LogNormalize, 1e4) within 1e-6 relative', () => {
+  const result = preprocess(data, tutorial);
+  const sample = readCsv(join(fixtures, 'subset_seurat_lognorm_sample.csv'));
+  const cellOf = new Map(result.data.obs.index.map((barcode, r) => [barcode, r]));
+  const geneOf = new Map(result.data.var.index.map((gene, g) => [gene, g]));
+  const barcodes = sample[0]!.slice(1);
+  const pairs = sample.slice(1).flatMap((row) => barcodes.map((barcode, i): [number, number] => [valueAt(result.data.X, cellOf.get(barcode)!, geneOf.get(row[0]!)!), Number(row[i + 1])]));
+  assert.equal(pairs.length, 25 * 12);
+  assert.ok(pairs.some(([, v]) => v > 0));
+  assert.ok(maxRelativeError(pairs) < 1e-6);
+  assert.deepEqual(Object.keys(result.data.uns ?? {}), ['normalize_total', 'log1p', 'hvg']);
+  assert.deepEqual([...result.data.obs.columns.keys()], ['total_counts', 'n_genes_by_counts', 'pct_counts_mt']);
+});
+
+test('batch_key takes an obs column; a missing column or a non-count matrix is refused clearly', () => {
+  const withBatch: AnnData = {
+    ...data,
+    obs: { index: data.obs.index, columns: new Map([['sample', { kind: 'string', values: data.obs.index.map((_, r) => (r % 2 ? 'b' : 'a')) }]]) },
+  };
+  const result = preprocess(withBatch, { ...tutorial, flavor: 'seurat_v3', nTopGenes: 100, batchKey: 'sample' });
+  assert.equal(result.summary.batches, 2);
+  assert.ok(result.hvg.highly_variable_nbatches);
+  assert.throws(() => preprocess(withBatch, { batchKey: 'donor' }), /batch_key "donor" is not an obs column; the dataset has sample/);
+  const logged = preprocess(data, tutorial).data;
+  assert.throws(
+    () => preprocess(logged),
+    (error: unknown) => error instanceof PreprocessError && /needs raw counts, but the matrix holds log-normalised values/.test(error.message),
+  );
+  assert.throws(() => preprocess(data, { minGenes: 10_000 }), /keep 0 of 160 cells/);
+});
+
+test('CLI flags map to options, with bad values and unknown flags refused', () => {
+  assert.deepEqual(
+    preprocessOptionsFromFlags({ 'min-genes': '201', 'max-genes': '2499', 'max-pct-mito': '5', 'min-cells': '3', 'target-sum': 'median', flavor: 'seurat_v3', 'n-top-genes': '2000', 'batch-key': 'sample' }),
+    { minGenes: 201, maxGenes: 2499, maxPctMito: 5, minCells: 3, targetSum: 'median', flavor: 'seurat_v3', nTopGenes: 2000, batchKey: 'sample' },
+  );
+  assert.deepEqual(preprocessOptionsFromFlags({ 'target-sum': '1e4', 'exclude-highly-expressed': true }), { targetSum: 1e4, excludeHighlyExpressed: true });
+  assert.throws(() => preprocessOptionsFromFlags({ 'min-genes': 'many' }), /--min-genes takes a number, got "many"/);
+  assert.throws(() => preprocessOptionsFromFlags({ flavor: 'vst' }), /--flavor takes one of seurat, cell_ranger, seurat_v3, seurat_v3_paper/);
+  assert.throws(() => preprocessOptionsFromFlags({ 'target-sum': '-3' }), /--target-sum takes "median" or a positive number/);
+  assert.throws(() => preprocessOptionsFromFlags({ 'min-gene': '3' }), /unknown preprocess flag --min-gene/);
+});

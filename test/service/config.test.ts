@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, MODEL_BACKENDS, loadConfig } from '../../src/config.js';
+
+test('defaults need no environment at all', () => {
+  const config = loadConfig({});
+  assert.equal(config.port, 8080);
+  assert.equal(config.redisUrl, 'redis://127.0.0.1:6379');
+  assert.equal(config.workerConcurrency, 1);
+  assert.equal(config.jobAttempts, 2);
+  assert.equal(config.modelBackend, undefined);
+  assert.ok(config.uploadMaxBytes > 1024 ** 3, 'well above the multipart default of 1 MiB');
+});
+
+test('values are parsed: sizes with units, numbers, enums', () => {
+  const config = loadConfig({ PORT: '9000', UPLOAD_MAX_BYTES: '200M', WORKER_CONCURRENCY: '2', SCGMDVAE_BACKEND: 'wasm', LOG_LEVEL: 'debug' });
+  assert.equal(config.port, 9000);
+  assert.equal(config.uploadMaxBytes, 200 * 1024 ** 2);
+  assert.equal(config.workerConcurrency, 2);
+  assert.equal(config.modelBackend, 'wasm');
+  assert.equal(loadConfig({ UPLOAD_MAX_BYTES: '2GiB' }).uploadMaxBytes, 2 * 1024 ** 3);
+});
+
+test('a bad value is refused with a message naming the variable', () => {
+  const cases: [string, string][] = [
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['REDIS_URL', 'http://localhost'],
+    ['REDIS_URL', 'not a url'],
+    ['UPLOAD_MAX_BYTES', '12 parsecs'],
+    ['WORKER_CONCURRENCY', '0'],
+    ['SCGMDVAE_BACKEND', 'cuda'],
+    ['LOG_LEVEL', 'loud'],
+    ['JOB_ATTEMPTS', '-1'],
+    ['REDIS_PREFIX', 'has space'],
+  ];
+  for (const [variable, value] of cases) {
+    assert.throws(
+      () => loadConfig({ [variable]: value }),
+      (err: unknown) => err instanceof ConfigError && err.variable === variable && err.message.startsWith(`${variable}:`),
+      `${variable}=${value}`,
+    );
+  }
+});
+
+test('the backends the config accepts are the ones the model knows', async () => {
+  const { BACKEND_ORDER } = await import('../../src/model/backend.js');
+  assert.deepEqual([...MODEL_BACKENDS].sort(), [...BACKEND_ORDER].sort());
+});

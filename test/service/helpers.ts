@@ -1,0 +1,100 @@
+/** Shared scaffolding of the service tests: a config on a private Redis prefix and data dir, users, uploads. */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { Redis } from 'ioredis';
+import { loadConfig, type ServiceConfig } from '../../src/config.js';
+import { addUser } from '../../src/api/auth.js';
+
+export const FIXTURES = new URL('../fixtures/service/', import.meta.url);
+export const FAKE_PROCESSOR = new URL('fake-processor.ts', FIXTURES);
+export const TENX_H5 = new URL('tenx_v2_hg19_chr21.h5', FIXTURES);
+export const MTX_TARBALL = new URL('cr3.0_mtx.tar.gz', FIXTURES);
+
+/** A config of its own: a fresh data dir and Redis key prefix, so test files never see each other's keys. */
+export async function testConfig(env: Record<string, string> = {}): Promise<ServiceConfig> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'scgmdvae-service-'));
+  return loadConfig({
+    DATA_DIR: dataDir,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    REDIS_PREFIX: `scgtest-${randomUUID().slice(0, 8)}`,
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    JOB_BACKOFF_MS: '200',
+    WORKER_SHUTDOWN_GRACE_MS: '2000',
+    ...env,
+  });
+}
+
+/** Deletes every Redis key under the config's prefix and its data dir. */
+export async function cleanup(config: ServiceConfig): Promise<void> {
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+  try {
+    let cursor = '0';
+    for (let round = 0; round < 10_000; round++) {
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${config.redisPrefix}:*`, 'COUNT', 1000);
+      if (found.length) await redis.del(...found);
+      cursor = next;
+      if (cursor === '0') break;
+    }
+  } finally {
+    redis.disconnect();
+  }
+  await rm(config.dataDir, { recursive: true, force: true });
+}
+
+export async function newKey(config: ServiceConfig, name: string, admin = false): Promise<string> {
+  return addUser(config, name, { admin });
+}
+
+export function bearer(key: string): Record<string, string> {
+  return { authorization: `Bearer ${key}` };
+}
+
+/** POST /v1/datasets with one file part. */
+export async function upload(baseUrl: string, key: string, file: URL | string, content?: Uint8Array): Promise<Response> {
+  const bytes = content ?? (await readFile(file));
+  const form = new FormData();
+  form.append('file', new Blob([bytes]), basename(typeof file === 'string' ? file : file.pathname));
+  return fetch(`${baseUrl}/v1/datasets`, { method: 'POST', headers: bearer(key), body: form });
+}
+
+export async function submit(baseUrl: string, key: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${baseUrl}/v1/jobs`, {
+    method: 'POST',
+    headers: { ...bearer(key), 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+export interface JobJson {
+  id: string;
+  state: string;
+  progress: { stage: string; epoch?: number; overall: number } | null;
+  attempts: { made: number; max: number };
+  error: { kind: string; message: string } | null;
+  links: { self: string; results?: Record<string, string> };
+  [key: string]: unknown;
+}
+
+/** Polls a job until `done(job)` holds; bounded by `rounds` polls of `everyMs`. */
+export async function pollJob(
+  baseUrl: string,
+  key: string,
+  id: string,
+  done: (job: JobJson) => boolean,
+  { rounds = 600, everyMs = 100 } = {},
+): Promise<JobJson> {
+  let job: JobJson | undefined;
+  for (let round = 0; round < rounds; round++) {
+    const response = await fetch(`${baseUrl}/v1/jobs/${id}`, { headers: bearer(key) });
+    job = (await response.json()) as JobJson;
+    if (done(job)) return job;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  throw new Error(`job ${id} never reached the expected state; last: ${JSON.stringify(job)}`);
+}
+
+export const TERMINAL = ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED'];
