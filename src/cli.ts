@@ -4,7 +4,7 @@ import { InputError } from './errors.js';
 import { readFile } from 'node:fs/promises';
 import { inspectDataset, readDataset } from './io/index.js';
 import { pipelineParamsSchema, runPipeline, type PipelineProgress } from './pipeline/index.js';
-import { HVG_FLAVORS, runPreprocessCommand, type HvgFlavor } from './preprocess/index.js';
+import { PREPROCESS_FLAGS, preprocessOptionsFromFlags, runPreprocessCommand } from './preprocess/index.js';
 
 /** A command: a one-line usage and what it does with the words after its name. */
 interface Command {
@@ -60,44 +60,19 @@ function progressPrinter(): (event: PipelineProgress) => void {
   };
 }
 
-/** A numeric option's value, or a usage error naming the option. */
-function numberOption(values: Record<string, unknown>, name: string): number | undefined {
-  const raw = values[name];
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || Number.isNaN(value)) throw new UsageError(`--${name} must be a number, not "${String(raw)}"`);
-  return value;
-}
-
 const commands: Record<string, Command> = {
   preprocess: {
-    usage:
-      'preprocess FILE --out DIR [--layer NAME] [--genome NAME] [--min-genes N] [--max-genes N] [--min-counts N] [--max-counts N] [--max-pct-mito P] ' +
-      '[--min-cells N] [--target-sum median|N] [--flavor seurat|cell_ranger|seurat_v3|seurat_v3_paper] [--n-top-genes N] [--batch-key COL]',
+    usage: `preprocess FILE --out DIR [--layer NAME] [--genome NAME] ${PREPROCESS_FLAGS.map((f) => `[--${f}${f === 'exclude-highly-expressed' ? '' : ' V'}]`).join(' ')}`,
     async run(args) {
-      const text = { type: 'string' } as const;
-      const { positionals: [file], values } = parse(args, {
-        out: text, layer: text, genome: text, 'min-genes': text, 'max-genes': text, 'min-counts': text, 'max-counts': text, 'max-pct-mito': text,
-        'min-cells': text, 'target-sum': text, flavor: text, 'n-top-genes': text, 'batch-key': text,
-      });
+      const flagOptions = Object.fromEntries(PREPROCESS_FLAGS.map((f) => [f, { type: f === 'exclude-highly-expressed' ? 'boolean' : 'string' } as const]));
+      const { positionals: [file], values } = parse(args, { out: { type: 'string' }, layer: { type: 'string' }, genome: { type: 'string' }, ...flagOptions });
+      const { out, layer, genome, ...flags } = values as Record<string, string | boolean | undefined>;
       if (!file) throw new UsageError('preprocess needs a FILE');
-      if (!values.out) throw new UsageError('preprocess needs --out DIR');
-      const flavor = values.flavor as string | undefined;
-      if (flavor !== undefined && !(HVG_FLAVORS as readonly string[]).includes(flavor)) throw new UsageError(`--flavor must be one of ${HVG_FLAVORS.join(', ')}`);
-      const { data } = await readDataset(file, { layer: values.layer as string | undefined, genome: values.genome as string | undefined });
-      const result = await runPreprocessCommand(data, values.out as string, {
-        minGenes: numberOption(values, 'min-genes'),
-        maxGenes: numberOption(values, 'max-genes'),
-        minCounts: numberOption(values, 'min-counts'),
-        maxCounts: numberOption(values, 'max-counts'),
-        maxPctMito: numberOption(values, 'max-pct-mito'),
-        minCells: numberOption(values, 'min-cells'),
-        targetSum: values['target-sum'] === 'median' ? 'median' : numberOption(values, 'target-sum'),
-        flavor: flavor as HvgFlavor | undefined,
-        nTopGenes: numberOption(values, 'n-top-genes'),
-        batchKey: values['batch-key'] as string | undefined,
-      });
-      process.stdout.write(`${JSON.stringify(result.summary)}\n`);
+      if (typeof out !== 'string') throw new UsageError('preprocess needs --out DIR');
+      const options = preprocessOptionsFromFlags(flags);
+      const { data } = await readDataset(file, { layer: layer as string | undefined, genome: genome as string | undefined });
+      const { summary } = await runPreprocessCommand(data, out, options);
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
     },
   },
   run: {

@@ -33,3 +33,19 @@ describe('cli run', () => {
     assert.equal(cli('run', join(repoRoot, 'data', 'cellbench_2platforms.h5ad')).code, 2);
   });
 });
+
+describe('cli preprocess', () => {
+  it('writes qc_cells.csv and hvg.csv and prints the summary line', async () => {
+    const out = join(await tempDir(), 'pp');
+    const { code, stdout, stderr } = cli('preprocess', join(repoRoot, 'test', 'fixtures', 'preprocess', 'pbmc3k_subset'), '--out', out, '--min-cells', '3', '--flavor', 'seurat_v3', '--n-top-genes', '50');
+    assert.equal(code, 0, stderr);
+    assert.equal(JSON.parse(stdout).highlyVariable, 50);
+    assert.deepEqual((await readdir(out)).sort(), ['hvg.csv', 'qc_cells.csv']);
+  });
+
+  it('refuses a bad flag value naming the flag', () => {
+    const { code, stderr } = cli('preprocess', join(repoRoot, 'test', 'fixtures', 'preprocess', 'pbmc3k_subset'), '--out', '/tmp/never', '--flavor', 'scran');
+    assert.equal(code, 2);
+    assert.match(stderr, /--flavor takes one of/);
+  });
+});

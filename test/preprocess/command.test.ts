@@ -68,7 +68,7 @@ test('batch_key takes an obs column; a missing column or a non-count matrix is r
   const result = preprocess(withBatch, { ...tutorial, flavor: 'seurat_v3', nTopGenes: 100, batchKey: 'sample' });
   assert.equal(result.summary.batches, 2);
   assert.ok(result.hvg.highly_variable_nbatches);
-  assert.throws(() => preprocess(withBatch, { batchKey: 'donor' }), /batch_key "donor" is not an obs column; the dataset has sample/);
+  assert.throws(() => preprocess(withBatch, { batchKey: 'donor' }), /batch_key "donor" is not a column of the data; it has sample/);
   const logged = preprocess(data, tutorial).data;
   assert.throws(
     () => preprocess(logged),
