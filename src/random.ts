@@ -1,4 +1,4 @@
-/** Seeded PRNG (mulberry32) for initialisation, shuffling and per-step tfjs seeds. */
+/** Seeded PRNG (mulberry32): initialisation, shuffling, sampling and per-step tfjs seeds share one generator. */
 export class Rng {
   private s: number;
   constructor(seed: number) {
@@ -30,4 +30,10 @@ export class Rng {
     }
     return a;
   }
+}
+
+/** A seeded uniform [0, 1) source as a plain function, for code that takes `() => number`. */
+export function mulberry32(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.uniform();
 }

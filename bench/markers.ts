@@ -1,0 +1,74 @@
+/**
+ * Wilcoxon marker-gene benchmark on pbmc3k (2700 cells x 32738 genes), log-normalised as scanpy's
+ * tutorial does (normalize_total to 1e4, log1p). pbmc3k ships without labels, so cells are grouped by
+ * which of nine canonical PBMC marker genes has the highest normalised value (cells expressing none
+ * get -1): a cheap stand-in for a clustering that gives each group real markers to find.
+ * Writes bench/out/markers.json; skips cleanly when the data or the reader are missing.
+ *
+ *   npx tsx bench/markers.ts              # pbmc3k from ../shared/data
+ *   npx tsx bench/markers.ts other.h5ad   # any counts dataset the reader opens (same labelling)
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { rankGenesGroups } from '../src/markers/wilcoxon.js';
+
+const dataPath = process.argv[2] ?? fileURLToPath(new URL('../../shared/data/pbmc3k/filtered_gene_bc_matrices/hg19/', import.meta.url));
+const outDir = fileURLToPath(new URL('./out/', import.meta.url));
+const LABEL_GENES = ['IL7R', 'CD8A', 'MS4A1', 'CD14', 'FCGR3A', 'NKG7', 'FCER1A', 'PPBP', 'LYZ'];
+
+if (!existsSync(dataPath)) {
+  console.log(`skipped: ${dataPath} not found`);
+  process.exit(0);
+}
+const io = await import('../src/io/index.js').catch(() => undefined);
+const preprocess = await import('../src/preprocess/normalize.js').catch(() => undefined);
+if (!io || !preprocess) {
+  console.log('skipped: src/io (readDataset) or src/preprocess (normalizeTotal, log1p) not available');
+  process.exit(0);
+}
+
+const { data } = await io.readDataset(dataPath);
+const geneNames = data.var.index;
+const normalised = preprocess.normalizeTotal(data.X, { targetSum: 1e4 }).matrix;
+const X = preprocess.log1p(normalised).matrix;
+
+// Group = the label gene with the highest value in the cell (-1 when none is expressed).
+const labelColumns = LABEL_GENES.map((gene) => geneNames.indexOf(gene));
+if (labelColumns.includes(-1)) throw new Error(`label genes missing from the dataset: ${LABEL_GENES.filter((_, i) => labelColumns[i] === -1)}`);
+const labels = new Int32Array(X.nRows).fill(-1);
+for (let cell = 0; cell < X.nRows; cell++) {
+  let best = 0;
+  for (let e = X.indptr[cell]; e < X.indptr[cell + 1]; e++) {
+    const group = labelColumns.indexOf(X.indices[e]);
+    if (group >= 0 && X.data[e] > best) {
+      best = X.data[e];
+      labels[cell] = group;
+    }
+  }
+}
+
+const loadBefore = loadavg()[0];
+const cpuStart = process.cpuUsage();
+const start = performance.now();
+const table = rankGenesGroups(X, labels, geneNames, { nTop: 100 });
+const seconds = (performance.now() - start) / 1000;
+const cpu = process.cpuUsage(cpuStart);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+
+const groupSizes = LABEL_GENES.map((_, g) => labels.filter((l) => l === g).length);
+const topGenes = Object.fromEntries(
+  LABEL_GENES.map((gene, g) => [gene, table.gene.filter((_, r) => table.group[r] === g && table.rank[r] <= 5)]),
+);
+console.log(`wilcoxon on ${X.nRows} cells x ${X.nCols} genes (nnz ${X.indptr[X.nRows]}), ${LABEL_GENES.length} groups: ${seconds.toFixed(2)} s wall, ${cpuSeconds.toFixed(2)} s CPU`);
+for (const [gene, top] of Object.entries(topGenes)) console.log(`  ${gene.padEnd(7)} ${top.join(' ')}`);
+mkdirSync(outDir, { recursive: true });
+writeFileSync(
+  `${outDir}markers.json`,
+  JSON.stringify({
+    data: dataPath, cells: X.nRows, genes: X.nCols, nnz: X.indptr[X.nRows], labels: `argmax of ${LABEL_GENES.join(', ')}`,
+    groupSizes, unlabelled: labels.filter((l) => l === -1).length, nTop: 100, seconds, cpuSeconds, node: process.version,
+    loadAverage1mBefore: loadBefore, top5: topGenes,
+  }, null, 2),
+);
+console.log(`wrote ${outDir}markers.json`);

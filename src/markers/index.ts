@@ -1,0 +1,1 @@
+export { rankGenesGroups, benjaminiHochberg, twoSidedNormalP, type MarkerTable, type WilcoxonOptions } from './wilcoxon.js';
