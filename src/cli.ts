@@ -2,7 +2,11 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InputError } from './errors.js';
 import { readFile } from 'node:fs/promises';
+import { startApi } from './api/app.js';
+import { addUser } from './api/auth.js';
+import { ConfigError, loadConfig } from './config.js';
 import { inspectDataset, readDataset } from './io/index.js';
+import { startWorker, stopOnSignals } from '../workers/worker.js';
 import { pipelineParamsSchema, runPipeline, type PipelineProgress } from './pipeline/index.js';
 import { PREPROCESS_FLAGS, preprocessOptionsFromFlags, runPreprocessCommand } from './preprocess/index.js';
 
@@ -73,6 +77,33 @@ const commands: Record<string, Command> = {
       const { data } = await readDataset(file, { layer: layer as string | undefined, genome: genome as string | undefined });
       const { summary } = await runPreprocessCommand(data, out, options);
       process.stdout.write(`${JSON.stringify(summary)}\n`);
+    },
+  },
+  serve: {
+    usage: 'serve                      the REST API (configured by environment variables: docs/service.md)',
+    async run() {
+      stopOnSignals(await startApi(loadConfig()));
+    },
+  },
+  worker: {
+    usage: 'worker                     a queue worker that runs the pipeline on submitted jobs',
+    async run() {
+      stopOnSignals(await startWorker(loadConfig()));
+    },
+  },
+  start: {
+    usage: 'start                      the API and one worker in this process (a single machine)',
+    async run() {
+      const config = loadConfig();
+      stopOnSignals(await startWorker(config), await startApi(config));
+    },
+  },
+  users: {
+    usage: 'users add NAME [--admin]   creates a user and prints its API key (shown once)',
+    async run(args) {
+      const { positionals: [verb, name], values } = parse(args, { admin: { type: 'boolean' } });
+      if (verb !== 'add' || !name) throw new UsageError('users add NAME [--admin]');
+      process.stdout.write(`${await addUser(loadConfig(), name, { admin: values.admin === true })}\n`);
     },
   },
   run: {
@@ -151,7 +182,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const bad = error instanceof InputError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const bad = error instanceof InputError || error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`scgmdvae ${name}: ${message.split('\n')[0]}${error instanceof UsageError ? `\nusage: scgmdvae ${command.usage}` : ''}\n`);
     if (!bad && process.env['SCGMDVAE_DEBUG']) process.stderr.write(`${(error as Error).stack}\n`);
     return bad ? 2 : 1;

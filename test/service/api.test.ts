@@ -165,6 +165,11 @@ describe('jobs without a worker', () => {
     await problemOf(await submit(api.url, alice, { params: {} }), 400);
   });
 
+  test('a body that is not JSON answers 400 problem+json', async () => {
+    const response = await fetch(`${api.url}/v1/jobs`, { method: 'POST', headers: { ...bearer(alice), 'content-type': 'application/json' }, body: '{"dataset_id":' });
+    await problemOf(response, 400);
+  });
+
   test("a job on another user's dataset answers 404", async () => {
     await problemOf(await submit(api.url, bob, { dataset_id: datasetId }), 404);
   });

@@ -49,7 +49,7 @@ test('upload CellBench, submit with condition_keys ["platform"], poll to COMPLET
   assert.equal(dataset.inspect.n_obs, 499);
   assert.ok(dataset.inspect.obs_columns.includes('platform'));
 
-  const response = await submit(api.url, key, { dataset_id: dataset.id, params: { condition_keys: ['platform'], epochs: 2, n_clusters: 3 } });
+  const response = await submit(api.url, key, { dataset_id: dataset.id, params: { condition_keys: ['platform'], epochs: 2, schedule: 'constant', n_clusters: 3, n_top_genes: 500, hidden: [64] } });
   assert.equal(response.status, 202, await response.clone().text());
   const job = (await response.json()) as { id: string };
   const done = await pollJob(api.url, key, job.id, ended, { rounds: 1200, everyMs: 250 });

@@ -67,7 +67,7 @@ test('results are published whole, replacing an earlier set and dropping killed 
 test('records survive a restart; start-up clears only stale temporary files', async () => {
   const jobId = randomUUID();
   await storage.saveJob({ id: jobId, owner: 'a', dataset_id: randomUUID(), params: {}, created_at: '', request_hash: '' });
-  await storage.setOutcome(jobId, { state: 'COMPLETE', finished_at: 'now' });
+  await storage.setOutcome(jobId, { state: 'COMPLETE', finished_at: 'now', attempts: 1 });
   const stale = join(root, 'tmp', 'upload-stale');
   const live = join(root, 'tmp', 'upload-live');
   await writeFile(stale, 'x');

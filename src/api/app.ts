@@ -1,0 +1,107 @@
+/** The REST API: Fastify with one plugin per concern, versioned under /v1, OpenAPI at /docs. */
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ServiceConfig } from '../config.js';
+import { packageRoot } from '../paths.js';
+import { pipelineParamsSchema } from '../pipeline/params.js';
+import { connectRedis, createQueue, redisKeys } from '../queue/index.js';
+import { createStorage } from '../storage/index.js';
+import auth from './auth.js';
+import type { ApiContext, DatasetInspector } from './context.js';
+import datasetRoutes from './datasets.js';
+import healthRoutes from './health.js';
+import { inspectUpload } from './inspect.js';
+import jobRoutes from './jobs.js';
+import problems from './problem.js';
+
+function apiSchema(name: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(packageRoot, 'schemas', `api-${name}.json`), 'utf8')) as Record<string, unknown>;
+}
+
+export interface BuildApiOptions {
+  /** Replaces the dataset reader's inspectDataset (tests of the HTTP layer only). */
+  inspect?: DatasetInspector;
+  eventsPollMs?: number;
+}
+
+/** A client-chosen request id is kept if it is short and plain, so logs can be joined across services. */
+function requestId(header: string | string[] | undefined): string {
+  return typeof header === 'string' && /^[\w.:-]{1,64}$/.test(header) ? header : randomUUID();
+}
+
+export async function buildApi(config: ServiceConfig, options: BuildApiOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
+    },
+    genReqId: (req) => requestId(req.headers['x-request-id']),
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  const redis = connectRedis(config, 'api');
+  redis.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'redis connection error'));
+  const ctx: ApiContext = {
+    config,
+    storage: await createStorage(config.dataDir),
+    redis,
+    keys: redisKeys(config.redisPrefix),
+    queue: createQueue(config, redis),
+    inspect: options.inspect ?? inspectUpload,
+    eventsPollMs: options.eventsPollMs ?? 1_000,
+    counters: { uploadBytes: 0, uploadsAccepted: 0, uploadsRejected: 0 },
+  };
+  ctx.queue.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'queue error'));
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onClose', async () => {
+    await ctx.queue.close().catch(() => undefined);
+    redis.disconnect();
+  });
+
+  await app.register(problems);
+  app.addSchema({ ...pipelineParamsSchema, $id: 'PipelineParams' });
+  for (const name of ['problem', 'dataset', 'job']) app.addSchema(apiSchema(name));
+  await app.register(swagger, {
+    // Components keep their $id (Job, Dataset, Problem, PipelineParams) instead of def-N.
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'scgmdvae', version: 'v1', description: 'Clusters, latent space and UMAP of single-cell RNA-seq datasets' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'A key from `users add`' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(multipart);
+
+  await app.register(healthRoutes, ctx);
+  await app.register(
+    async (v1) => {
+      await v1.register(auth, { redis, prefix: config.redisPrefix });
+      await v1.register(datasetRoutes, ctx);
+      await v1.register(jobRoutes, ctx);
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}
+
+export interface RunningApi {
+  readonly app: FastifyInstance;
+  /** Where it listens, e.g. http://127.0.0.1:8080. */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** `serve`: builds the API and listens on HOST:PORT. */
+export async function startApi(config: ServiceConfig, options: BuildApiOptions = {}): Promise<RunningApi> {
+  const app = await buildApi(config, options);
+  const url = await app.listen({ port: config.port, host: config.host });
+  return { app, url, stop: () => app.close() };
+}

@@ -1,0 +1,22 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { ServiceConfig } from '../config.js';
+import type { AnalysisJobData, RedisKeys } from '../queue/index.js';
+import type { DatasetSummary, Storage } from '../storage/index.js';
+
+/** Reads a dataset's summary; throws an InputError (DatasetError) when the file is not a readable dataset. */
+export type DatasetInspector = (path: string, bytes: number) => Promise<DatasetSummary>;
+
+/** What the route plugins share. */
+export interface ApiContext {
+  config: ServiceConfig;
+  storage: Storage;
+  redis: Redis;
+  keys: RedisKeys;
+  queue: Queue<AnalysisJobData>;
+  inspect: DatasetInspector;
+  /** How often the events stream re-reads a job's status. */
+  eventsPollMs: number;
+  /** Process-local counters for /metrics. */
+  counters: { uploadBytes: number; uploadsAccepted: number; uploadsRejected: number };
+}

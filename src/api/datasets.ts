@@ -1,0 +1,121 @@
+/** Datasets: streamed multipart upload (size-limited, hashed, inspected), list, show, delete. */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { InputError } from '../errors.js';
+import type { DatasetRecord, ReceivedUpload } from '../storage/index.js';
+import { canSee } from './auth.js';
+import type { ApiContext } from './context.js';
+import { describeJob, isTerminal } from './job-status.js';
+import { HttpProblem } from './problem.js';
+
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', format: 'uuid' } },
+} as const;
+
+export default async function datasetRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  const { storage, config, counters } = ctx;
+
+  async function ownedDataset(request: FastifyRequest<{ Params: { id: string } }>): Promise<DatasetRecord> {
+    const record = await storage.getDataset(request.params.id);
+    if (!record || !canSee(request.user, record.owner)) throw new HttpProblem(404, `no dataset ${request.params.id}`);
+    return record;
+  }
+
+  app.post(
+    '/datasets',
+    {
+      schema: {
+        summary: 'Upload a dataset (.h5ad, 10x .h5, or a 10x MTX folder as .tar.gz / .zip)',
+        description:
+          'multipart/form-data with one file part (any field name). The format is detected from the content. ' +
+          `Files over the size limit answer 413; files that are not a readable dataset answer 422 with the reader's message.`,
+        tags: ['datasets'],
+        consumes: ['multipart/form-data'],
+        response: { 201: { $ref: 'Dataset#' } },
+      },
+    },
+    async (request, reply) => {
+      const part = await request.file({ limits: { fileSize: config.uploadMaxBytes, files: 1 }, throwFileSizeLimit: false });
+      if (!part) throw new HttpProblem(400, 'send the dataset as a file part of a multipart/form-data body');
+      let upload: ReceivedUpload | undefined;
+      try {
+        upload = await storage.receive(part.file);
+        if (part.file.truncated) {
+          throw new HttpProblem(413, `the file is larger than the upload limit of ${config.uploadMaxBytes} bytes`);
+        }
+        const inspect = await ctx.inspect(upload.path, upload.bytes);
+        const record: DatasetRecord = {
+          id: randomUUID(),
+          owner: request.user.name,
+          filename: part.filename.slice(0, 255),
+          bytes: upload.bytes,
+          sha256: upload.sha256,
+          created_at: new Date().toISOString(),
+          inspect,
+        };
+        await storage.saveDataset(upload, record);
+        counters.uploadBytes += upload.bytes;
+        counters.uploadsAccepted += 1;
+        request.log.info({ dataset: record.id, bytes: record.bytes, format: inspect.format }, 'dataset stored');
+        return reply.code(201).header('location', `/v1/datasets/${record.id}`).send(record);
+      } catch (err) {
+        counters.uploadsRejected += 1;
+        if (upload) await storage.discard(upload);
+        if (err instanceof InputError) {
+          // The reader names the file it read: that is our temporary path, which the client need not see.
+          const detail = upload ? err.message.replaceAll(upload.path, part.filename) : err.message;
+          throw new HttpProblem(422, detail, { title: 'Not a readable dataset' });
+        }
+        throw err;
+      }
+    },
+  );
+
+  app.get(
+    '/datasets',
+    {
+      schema: {
+        summary: 'Your datasets (all datasets for an admin), newest first',
+        tags: ['datasets'],
+        response: { 200: { type: 'object', properties: { datasets: { type: 'array', items: { $ref: 'Dataset#' } } } } },
+      },
+    },
+    async (request) => {
+      const datasets = (await storage.listDatasets())
+        .filter((record) => canSee(request.user, record.owner))
+        .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id));
+      return { datasets };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/datasets/:id',
+    { schema: { summary: 'One dataset and its inspect summary', tags: ['datasets'], params: idParams, response: { 200: { $ref: 'Dataset#' } } } },
+    async (request) => ownedDataset(request),
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/datasets/:id',
+    {
+      schema: {
+        summary: 'Delete a dataset; refused (409) while a job that reads it has not ended',
+        tags: ['datasets'],
+        params: idParams,
+        response: { 204: { type: 'null', description: 'Deleted' } },
+      },
+    },
+    async (request, reply) => {
+      const dataset = await ownedDataset(request);
+      const users = (await storage.listJobs()).filter((job) => job.dataset_id === dataset.id);
+      for (const job of users) {
+        const view = await describeJob(ctx, job);
+        if (!isTerminal(view.state)) throw new HttpProblem(409, `job ${job.id} (${view.state}) uses this dataset; cancel it or wait for it to end`);
+      }
+      await storage.deleteDataset(dataset.id);
+      request.log.info({ dataset: dataset.id }, 'dataset deleted');
+      return reply.code(204).send();
+    },
+  );
+}

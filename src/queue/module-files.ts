@@ -1,0 +1,16 @@
+/**
+ * Code that runs in another process or thread (the sandboxed processor, the upload inspector) is named by file.
+ * Under tsx that file is the .ts source and the child needs tsx's loader; in the compiled build it is plain .js.
+ */
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** `name` next to the module at `base` (an import.meta.url), with that module's own extension. */
+export function siblingModule(base: string, name: string): URL {
+  return new URL(`./${name}${extname(fileURLToPath(base))}`, base);
+}
+
+/** The node options a child process or thread needs to load `file`. */
+export function execArgvFor(file: URL): string[] {
+  return file.pathname.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
+}

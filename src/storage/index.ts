@@ -1,0 +1,2 @@
+export * from './types.js';
+export { LocalStorage, createStorage } from './local.js';

@@ -1,0 +1,163 @@
+/**
+ * The worker process: takes analysis jobs from the queue and runs each in a sandboxed child process
+ * (workers/processor.ts), `concurrency` at a time.
+ */
+import { Worker, type Job } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import type { ServiceConfig } from '../src/config.js';
+import {
+  DURATION_BUCKETS_SECONDS,
+  QUEUE_NAME,
+  WORKER_HEARTBEAT_MS,
+  connectRedis,
+  redisKeys,
+  type AnalysisJobData,
+} from '../src/queue/index.js';
+import { execArgvFor, siblingModule } from '../src/queue/module-files.js';
+import { DATA_DIR_ENV, RELEASE_REASON } from '../src/queue/processor.js';
+import { createStorage } from '../src/storage/index.js';
+
+export interface StartWorkerOptions {
+  /** The sandboxed processor module; tests swap in one with a fake pipeline. Default: workers/processor. */
+  processorFile?: URL;
+}
+
+export interface RunningWorker {
+  readonly id: string;
+  /** Stops taking jobs, waits up to the grace time for running ones, then hands them back to the queue. */
+  stop(): Promise<void>;
+}
+
+/** How often a worker looks for cancel requests on the jobs it runs. */
+const CANCEL_POLL_MS = 500;
+
+export async function startWorker(config: ServiceConfig, options: StartWorkerOptions = {}): Promise<RunningWorker> {
+  const id = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  const log = pino({ level: config.logLevel, base: { role: 'worker', worker: id } });
+  const keys = redisKeys(config.redisPrefix);
+  const storage = await createStorage(config.dataDir);
+  const redis = connectRedis(config, 'worker');
+  const processorFile = options.processorFile ?? siblingModule(import.meta.url, 'processor');
+
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, [DATA_DIR_ENV]: config.dataDir };
+  if (config.modelBackend) childEnv.SCGMDVAE_BACKEND = config.modelBackend;
+
+  const worker = new Worker<AnalysisJobData>(QUEUE_NAME, processorFile, {
+    connection: redis,
+    prefix: config.redisPrefix,
+    concurrency: config.workerConcurrency,
+    useWorkerThreads: false,
+    workerForkOptions: { env: childEnv, execArgv: execArgvFor(processorFile) },
+    lockDuration: config.lockDurationMs,
+    stalledInterval: config.stalledIntervalMs,
+    maxStalledCount: 1,
+    autorun: false,
+  });
+
+  const running = new Set<string>();
+  const recordDuration = async (job: Job<AnalysisJobData>, state: string) => {
+    const seconds = ((job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now())) / 1000;
+    const multi = redis.multi().hincrbyfloat(keys.durations(state), 'sum', seconds).hincrby(keys.durations(state), 'count', 1);
+    for (const le of DURATION_BUCKETS_SECONDS) if (seconds <= le) multi.hincrby(keys.durations(state), String(le), 1);
+    await multi.exec();
+  };
+
+  worker.on('active', (job) => {
+    running.add(job.id!);
+    log.info({ job: job.id, attempt: job.attemptsStarted }, 'job started');
+  });
+  worker.on('completed', (job) => {
+    running.delete(job.id!);
+    log.info({ job: job.id }, 'job complete');
+    recordDuration(job, 'COMPLETE').catch((err) => log.warn({ err }, 'duration not recorded'));
+  });
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    running.delete(job.id!);
+    const unrecoverable = err.name === 'UnrecoverableError';
+    const final = unrecoverable || job.attemptsMade >= (job.opts.attempts ?? 1);
+    log.warn({ job: job.id, attempt: job.attemptsMade, kind: err.name, final, reason: err.message }, 'job failed');
+    if (!final) return;
+    // Input errors and cancels wrote their outcome in the child; an exhausted retry is the infrastructure's fault.
+    const recorded = unrecoverable
+      ? storage.getOutcome(job.id!).then((outcome) => outcome?.state ?? 'EXECUTOR_ERROR')
+      : storage
+          .setOutcome(job.id!, {
+            state: 'SYSTEM_ERROR',
+            finished_at: new Date().toISOString(),
+            attempts: job.attemptsStarted,
+            error: { kind: err.name || 'Error', message: err.message },
+          })
+          .then(() => 'SYSTEM_ERROR');
+    recorded
+      .then((state) => recordDuration(job, state))
+      .catch((error) => log.error({ err: error, job: job.id }, 'outcome not recorded'));
+  });
+  worker.on('stalled', (jobId) => log.warn({ job: jobId }, 'job stalled: its worker stopped renewing the lock; retrying'));
+  worker.on('error', (err) => log.error({ err }, 'worker error'));
+
+  const cancelPoll = setInterval(() => {
+    const ids = [...running];
+    if (ids.length === 0) return;
+    redis
+      .mget(ids.map((jobId) => keys.cancel(jobId)))
+      .then((flags) => {
+        ids.forEach((jobId, i) => {
+          // Aborted once is enough: the job leaves the set so it is not aborted (and logged) again.
+          if (flags[i] && worker.cancelJob(jobId, 'canceled by user')) {
+            running.delete(jobId);
+            log.info({ job: jobId }, 'canceling job');
+          }
+        });
+      })
+      .catch((err) => log.warn({ err }, 'cancel check failed'));
+  }, CANCEL_POLL_MS);
+  const beat = () => redis.zadd(keys.workers, Date.now(), id).catch((err) => log.warn({ err }, 'heartbeat failed'));
+  const heartbeat = setInterval(beat, WORKER_HEARTBEAT_MS);
+  await beat();
+
+  void worker.run();
+  await worker.waitUntilReady();
+  log.info({ concurrency: config.workerConcurrency, backend: config.modelBackend ?? 'auto', processor: processorFile.pathname }, 'worker ready');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      log.info({ graceMs: config.shutdownGraceMs }, 'worker stopping: no new jobs');
+      clearInterval(heartbeat);
+      const closed = worker.close();
+      const grace = setTimeout(() => {
+        if (running.size > 0) log.warn({ jobs: [...running] }, 'grace time over: handing jobs back to the queue');
+        worker.cancelAllJobs(RELEASE_REASON);
+      }, config.shutdownGraceMs);
+      await closed;
+      clearTimeout(grace);
+      clearInterval(cancelPoll);
+      await redis.zrem(keys.workers, id).catch(() => undefined);
+      redis.disconnect();
+      log.info('worker stopped');
+    })();
+    return stopping;
+  };
+  return { id, stop };
+}
+
+/**
+ * For the CLI's `serve`, `worker` and `start`: SIGTERM or SIGINT stops everything given (a worker finishes or hands
+ * back its job within WORKER_SHUTDOWN_GRACE_MS), then the process exits.
+ */
+export function stopOnSignals(...services: { stop(): Promise<void> }[]): void {
+  const shutdown = (signal: NodeJS.Signals) => {
+    process.stderr.write(`scgmdvae: ${signal}: stopping\n`);
+    Promise.all(services.map((service) => service.stop())).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`scgmdvae: stopping failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
