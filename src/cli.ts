@@ -80,7 +80,7 @@ const commands: Record<string, Command> = {
     },
   },
   serve: {
-    usage: 'serve                      the REST API (configured by environment variables: docs/service.md)',
+    usage: 'serve                      the REST API (configured by environment variables: README.md)',
     async run() {
       stopOnSignals(await startApi(loadConfig()));
     },

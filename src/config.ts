@@ -1,6 +1,6 @@
 /**
  * Service configuration from environment variables, validated once at start: a bad value stops the
- * process with a message naming the variable. docs/service.md lists every variable.
+ * process with a message naming the variable. README.md lists every variable.
  */
 import { resolve } from 'node:path';
 
