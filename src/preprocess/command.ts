@@ -5,27 +5,18 @@ import { asCategories, subsetFrame, withColumns } from '../io/frame.js';
 import type { AnnData, Column } from '../io/types.js';
 import { classifyValues } from '../io/values.js';
 import { PreprocessError } from './errors.js';
-import { HVG_FLAVORS, highlyVariableGenes, type HvgColumns, type HvgFlavor } from './hvg.js';
+import { HVG_FLAVORS, highlyVariableGenes, type HvgColumns, type HvgFlavor, type HvgOptions } from './hvg.js';
 import { describeValues, log1p, normalizeTotal, type Log1pRecord, type NormalizeRecord } from './normalize.js';
 import { flaggedIndices, geneSetMask, MITO_PATTERN, qcFilter, subsetCsr, type QcFilters, type QcResult } from './qc.js';
 
 /** Options of `preprocess` (the CLI's flags in camelCase: --min-genes is minGenes, ...). */
-export interface PreprocessOptions extends QcFilters {
+export interface PreprocessOptions extends QcFilters, Omit<HvgOptions, 'batch' | 'log1pBase' | 'valuesKind'> {
   /** normalize_total's target: a number or 'median' (scanpy's default). */
   readonly targetSum?: number | 'median';
   readonly excludeHighlyExpressed?: boolean;
   readonly maxFraction?: number;
   /** log1p base; natural log when omitted. */
   readonly logBase?: number;
-  /** HVG flavour (scanpy's default 'seurat'); seurat_v3* run on the counts, the others on the log-normalised values. */
-  readonly flavor?: HvgFlavor;
-  readonly nTopGenes?: number;
-  readonly minMean?: number;
-  readonly maxMean?: number;
-  readonly minDisp?: number;
-  readonly maxDisp?: number;
-  readonly nBins?: number;
-  readonly span?: number;
   /** An obs column naming each cell's batch. */
   readonly batchKey?: string;
   /** Gene set whose share of counts is `pct_counts_mt` (default `^MT-` or `^mt-`). */

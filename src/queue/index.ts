@@ -2,6 +2,7 @@
  * The analysis queue (BullMQ on Redis) and the Redis keys the API and the workers share.
  */
 import { Queue, type JobsOptions } from 'bullmq';
+import type { PipelineProgress } from '../pipeline/types.js';
 import { Redis } from 'ioredis';
 import type { ServiceConfig } from '../config.js';
 
@@ -16,16 +17,7 @@ export interface AnalysisJobData {
 }
 
 /** Progress as stored on the BullMQ job: the pipeline's last event plus when it was reported. */
-export interface StoredProgress {
-  stage: string;
-  fraction: number;
-  overall: number;
-  message: string;
-  epoch?: number;
-  loss?: number;
-  etaSeconds?: number;
-  at: string;
-}
+export type StoredProgress = PipelineProgress & { at: string };
 
 /** Workers write these so /metrics can report job durations from the API process. */
 export const DURATION_BUCKETS_SECONDS = [10, 30, 60, 300, 900, 1800, 3600, 7200, 21600, 86400] as const;
