@@ -104,10 +104,17 @@ export function validateCsr(matrix: CsrMatrix, what: string): CsrMatrix {
   return matrix;
 }
 
-/** Keeps the listed columns (in the given order, which must be increasing). */
-export function selectColumns(matrix: CsrMatrix, keep: Int32Array): CsrMatrix {
+/** Column `columns[j]` of the input becomes column j; -1 gives an all-zero column (genes a dataset lacks). */
+export function selectColumns(matrix: CsrMatrix, columns: Int32Array): CsrMatrix {
   const newIndex = new Int32Array(matrix.nCols).fill(-1);
-  keep.forEach((col, i) => (newIndex[col] = i));
+  let increasing = true;
+  let last = -1;
+  columns.forEach((col, j) => {
+    if (col < 0) return;
+    newIndex[col] = j;
+    if (col < last) increasing = false;
+    last = col;
+  });
   const indptr = new Int32Array(matrix.nRows + 1);
   let nnz = 0;
   for (let k = 0; k < matrix.indices.length; k++) if (newIndex[matrix.indices[k]!]! >= 0) nnz++;
@@ -124,5 +131,6 @@ export function selectColumns(matrix: CsrMatrix, keep: Int32Array): CsrMatrix {
     }
     indptr[r + 1] = slot;
   }
-  return { nRows: matrix.nRows, nCols: keep.length, indptr, indices, data };
+  if (!increasing) sortRows(indptr, indices, data);
+  return { nRows: matrix.nRows, nCols: columns.length, indptr, indices, data };
 }

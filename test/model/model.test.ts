@@ -99,6 +99,8 @@ test('save/load round trip; a new dataset is aligned by gene name with missing g
     const csr = { nRows: n, nCols: 8, indptr, indices: Int32Array.from(indices), data: Float32Array.from(data) };
     const p3 = loaded.predict({ ...inputs, x: csr, geneNames: names });
     assert.deepEqual(p3.alignment?.missing, ['g7']);
+    const p4 = loaded.predict({ ...inputs, conditions: [{ name: 'batch', categories: ['b1', 'new'], codes: blobs.conditions }] });
+    assert.deepEqual(p4.unknownCategories, { batch: ['new'] });
     assert.equal(p3.alignment?.unused, 1);
     const zeroed = Float32Array.from(blobs.x.data, (v, i) => (i % 8 === 7 ? 0 : v));
     assert.deepEqual(p3.probabilities, loaded.predict({ ...inputs, x: { nRows: n, nCols: 8, data: zeroed } }).probabilities);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { fitModel, learningRate, pickBackend, scheduleEpochs, THESIS_RATES, type FitConfig, type ModelInputs } from '../../src/model/index.js';
 import { CgmvaeModule } from '../../src/model/module.js';
-import { Rng } from '../../src/model/random.js';
+import { Rng } from '../../src/random.js';
 import { thesisBlobs } from '../../src/model/synthetic.js';
 
 await pickBackend({ force: 'wasm', log: () => {} });

@@ -1,0 +1,68 @@
+/** Speed figures for bench/model.ts item 5, measured on whichever backend this process picked. */
+import * as tf from '@tensorflow/tfjs';
+import { fitModel, DEFAULTS, type FitConfig } from '../src/model/index.js';
+import { Rng } from '../src/random.js';
+
+export interface SpeedFigures {
+  readonly backend: string;
+  readonly cells: number;
+  readonly genes: number;
+  readonly config: FitConfig;
+  readonly secondsPerEpoch: number;
+  readonly cellsPerSecond: number;
+  /** wasm only: the same epoch with tfjs' stock matMul gradient (transpose flags). */
+  readonly stockGradientSecondsPerEpoch?: number;
+  /** wasm only: the same epoch split over two threads (twoCores). */
+  readonly twoCoresSecondsPerEpoch?: number;
+}
+
+/** 10,000 cells x 2,000 genes of sparse log-normal-like values (~10 % non-zero), seeded. */
+export function syntheticExpression(seed: number, cells = 10_000, genes = 2_000): { nRows: number; nCols: number; data: Float32Array } {
+  const rng = new Rng(seed);
+  const data = new Float32Array(cells * genes);
+  for (let i = 0; i < data.length; i++) if (rng.uniform() < 0.1) data[i] = Math.log1p(Math.exp(rng.normal()));
+  return { nRows: cells, nCols: genes, data };
+}
+
+/** Stock tfjs BatchMatMul gradient (matMul with transpose flags), to measure what the override saves. */
+function registerFlaggedMatMulGradient(): void {
+  tf.registerGradient({
+    kernelName: tf.BatchMatMul,
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy, [a, b], attrs) => {
+      const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+      const g = dy as tf.Tensor;
+      if (transposeA || transposeB) throw new Error('the model only multiplies untransposed operands');
+      return { a: () => tf.matMul(g, b, false, true), b: () => tf.matMul(a, g, true, false) };
+    },
+  });
+}
+
+export async function speedOnCurrentBackend(seed: number): Promise<SpeedFigures> {
+  const x = syntheticExpression(seed);
+  const config: FitConfig = { nComponents: 10, seed, validationFraction: 0, schedule: { kind: 'constant', rate: 1e-3, epochs: 1 } };
+  const epoch = async (twoCores = false) => {
+    const { model, training } = await fitModel({ x }, { ...config, twoCores });
+    model.dispose();
+    return training.history[0].seconds;
+  };
+  const seconds = await epoch();
+  const backend = tf.getBackend();
+  let stock: number | undefined;
+  let twoCores: number | undefined;
+  if (backend === 'wasm') {
+    twoCores = await epoch(true);
+    registerFlaggedMatMulGradient();
+    stock = await epoch();
+  }
+  return {
+    backend,
+    cells: x.nRows,
+    genes: x.nCols,
+    config: { ...config, hidden: DEFAULTS.hidden, latentHidden: DEFAULTS.latentHidden, nz: DEFAULTS.nz, nw: DEFAULTS.nw, batchSize: DEFAULTS.batchSize },
+    secondsPerEpoch: Number(seconds.toFixed(2)),
+    cellsPerSecond: Math.round(x.nRows / seconds),
+    ...(stock !== undefined ? { stockGradientSecondsPerEpoch: Number(stock.toFixed(2)) } : {}),
+    ...(twoCores !== undefined ? { twoCoresSecondsPerEpoch: Number(twoCores.toFixed(2)) } : {}),
+  };
+}

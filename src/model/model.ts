@@ -1,0 +1,386 @@
+/**
+ * The user-facing model: fit, predict (clusters, latents), reconstruct, flip conditions, sample from
+ * the prior, save/load, and gene alignment for new datasets.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { selectColumns as selectCsrColumns } from '../io/sparse.js';
+import { conditionOneHot, disposeBatch, isCsr, makeBatch, rowSums, splitBatches, type MatrixInput, type ModelInputs, type PreparedData } from './data.js';
+import type { ForwardContext } from './layers.js';
+import { CgmvaeModule, reparameterise, type Likelihood, type ModuleConfig } from './module.js';
+import { Rng } from '../random.js';
+import { THESIS_RATES, train, type EpochReport, type Schedule, type TrainCallbacks, type TrainingOptions, type TrainingResult } from './training.js';
+
+export const MODEL_FORMAT = 'scgmdvae-model';
+export const MODEL_FORMAT_VERSION = 1;
+const PREDICT_BATCH = 1024;
+
+/** Everything fitModel accepts; only nComponents is required (defaults in DEFAULTS). */
+export interface FitConfig {
+  /** K, the number of clusters; with labels, the number of label categories. */
+  readonly nComponents: number;
+  readonly nz?: number;
+  readonly nw?: number;
+  /** Hidden widths of the encoder Qwz (the decoder Px mirrors them). */
+  readonly hidden?: readonly number[];
+  /** Hidden widths of Pz, Qy, Qd (and Pw). */
+  readonly latentHidden?: readonly number[];
+  readonly dropout?: number;
+  readonly likelihood?: Likelihood;
+  /** Symmetric Dirichlet prior α on the mixture weights. */
+  readonly dirichletAlpha?: number;
+  /** q(y) smoothing ε. */
+  readonly yEpsilon?: number;
+  /** p(w|c) from a network of c (needs at least one condition); off: p(w) = N(0, I). */
+  readonly learnedWPrior?: boolean;
+  readonly schedule?: Schedule;
+  readonly batchSize?: number;
+  /** Decoupled weight decay on dense kernels. */
+  readonly weightDecay?: number;
+  readonly validationFraction?: number;
+  /** Early-stopping patience in epochs (0: off); needs validationFraction > 0. */
+  readonly patience?: number;
+  readonly minDelta?: number;
+  readonly seed?: number;
+  /** Learning-rate cuts tolerated after non-finite losses. */
+  readonly maxNanRetries?: number;
+  /** Re-seed components that no cell picks, from the most crowded one (unsupervised; first half of training). */
+  readonly reviveComponents?: boolean;
+  /** Split each step over two threads (wasm in Node has no threads of its own). */
+  readonly twoCores?: boolean;
+}
+
+export const DEFAULTS = {
+  nz: 16,
+  nw: 8,
+  hidden: [256, 256],
+  latentHidden: [128],
+  dropout: 0.1,
+  likelihood: 'mse' as Likelihood,
+  dirichletAlpha: 1,
+  yEpsilon: 1e-3,
+  learnedWPrior: false,
+  schedule: { kind: 'staircase', rates: THESIS_RATES, epochsPerStep: 10 } as Schedule,
+  batchSize: 128,
+  weightDecay: 1e-4,
+  validationFraction: 0.1,
+  patience: 20,
+  minDelta: 0,
+  seed: 0,
+  maxNanRetries: 3,
+  reviveComponents: true,
+  twoCores: false,
+};
+
+export interface ConditionMeta {
+  readonly name: string;
+  readonly categories: readonly string[];
+}
+
+/** What the saved JSON holds besides weights. */
+export interface ModelMeta {
+  readonly config: ModuleConfig;
+  readonly geneNames: readonly string[] | null;
+  readonly conditions: readonly ConditionMeta[];
+  /** Label names when trained with labels (component k = label k), else null. */
+  readonly labelNames: readonly string[] | null;
+  /** Median library size of the training cells (nb sampling). */
+  readonly libraryMedian: number;
+}
+
+export interface GeneAlignment {
+  /** For each model gene, its column in the new data, or −1 (zero-filled). */
+  readonly columns: Int32Array;
+  /** Model genes absent from the new data. */
+  readonly missing: string[];
+  /** New-data genes the model does not use. */
+  readonly unused: number;
+}
+
+export interface Prediction {
+  readonly nCells: number;
+  readonly nComponents: number;
+  /** q(y | μ_z, c), row-major [nCells x K]. */
+  readonly probabilities: Float32Array;
+  /** argmax component per cell. */
+  readonly clusters: Int32Array;
+  /** Label name per cluster index, when trained with labels. */
+  readonly labelNames: readonly string[] | null;
+  /** μ_z [nCells x nz] and μ_w [nCells x nw]. */
+  readonly muZ: Float32Array;
+  readonly muW: Float32Array;
+  readonly alignment: GeneAlignment | null;
+  /** Condition categories the model was not trained on, per covariate (those cells get an all-zero one-hot). */
+  readonly unknownCategories: Record<string, string[]>;
+}
+
+export interface FitResult {
+  readonly model: CgmvaeModel;
+  readonly training: TrainingResult;
+}
+
+const EVAL: ForwardContext = { training: false, seed: 0, bnUpdates: [] };
+
+export class CgmvaeModel {
+  constructor(readonly module: CgmvaeModule, readonly meta: ModelMeta) {}
+
+  get config(): ModuleConfig {
+    return this.meta.config;
+  }
+
+  /** Map new gene names onto the model's genes. */
+  alignGenes(geneNames: readonly string[]): GeneAlignment {
+    if (!this.meta.geneNames) throw new Error('the model was trained without gene names, so it cannot align genes');
+    const position = new Map(geneNames.map((g, i) => [g, i]));
+    const columns = Int32Array.from(this.meta.geneNames, (g) => position.get(g) ?? -1);
+    const missing = this.meta.geneNames.filter((_, i) => columns[i] < 0);
+    return { columns, missing, unused: geneNames.length - (this.meta.geneNames.length - missing.length) };
+  }
+
+  /** Inputs in the model's gene order and category codes, ready for batching. */
+  prepare(inputs: ModelInputs): { data: PreparedData; alignment: GeneAlignment | null; unknownCategories: Record<string, string[]> } {
+    let x = inputs.x;
+    let alignment: GeneAlignment | null = null;
+    const names = inputs.geneNames;
+    if (names && this.meta.geneNames && !sameNames(names, this.meta.geneNames)) {
+      alignment = this.alignGenes(names);
+      x = selectColumns(x, alignment.columns);
+    }
+    if (x.nCols !== this.config.nInput) throw new Error(`expected ${this.config.nInput} features, got ${x.nCols} (pass geneNames to align)`);
+    const unknownCategories: Record<string, string[]> = {};
+    const conditionCodes = this.meta.conditions.map((meta) => {
+      const given = inputs.conditions?.find((c) => c.name === meta.name);
+      if (!given) return new Int32Array(x.nRows).fill(-1);
+      const remap = given.categories.map((cat) => meta.categories.indexOf(cat));
+      const unknown = given.categories.filter((_, i) => remap[i] < 0);
+      if (unknown.length) unknownCategories[meta.name] = unknown;
+      return Int32Array.from(given.codes, (code) => (code >= 0 ? remap[code] : -1));
+    });
+    let labelCodes: Int32Array | null = null;
+    if (inputs.labels && this.meta.labelNames) {
+      const remap = inputs.labels.categories.map((cat) => this.meta.labelNames!.indexOf(cat));
+      labelCodes = Int32Array.from(inputs.labels.codes, (code) => (code >= 0 ? remap[code] : -1));
+    }
+    const libSize = this.config.likelihood === 'nb' ? (inputs.libSize ?? rowSums(inputs.x)) : null;
+    const data: PreparedData = {
+      x,
+      nCells: x.nRows,
+      conditionCodes,
+      conditionSizes: this.config.conditionSizes,
+      labelCodes,
+      nComponents: this.config.nComponents,
+      libSize,
+    };
+    return { data, alignment, unknownCategories };
+  }
+
+  /** Run `f` on each batch (eval mode) and concatenate its row outputs. */
+  private mapBatches(data: PreparedData, width: number, f: (batch: ReturnType<typeof makeBatch>) => tf.Tensor): Float32Array {
+    const out = new Float32Array(data.nCells * width);
+    const all = Int32Array.from({ length: data.nCells }, (_, i) => i);
+    for (const rows of splitBatches(all, PREDICT_BATCH)) {
+      const batch = makeBatch(data, rows, false);
+      out.set(readTensor(tf.tidy(() => f(batch))), rows[0] * width);
+      disposeBatch(batch);
+    }
+    return out;
+  }
+
+  predict(inputs: ModelInputs): Prediction {
+    const { data, alignment, unknownCategories } = this.prepare(inputs);
+    const { nComponents: k, nz, nw } = this.config;
+    const joined = this.mapBatches(data, k + nz + nw, (batch) => {
+      const enc = this.module.encode(batch, EVAL);
+      const probs = tf.softmax(this.module.clusterLogits(enc.muZ, batch.c, EVAL));
+      return tf.concat([probs, enc.muZ, enc.muW], 1);
+    });
+    const n = data.nCells;
+    const probabilities = new Float32Array(n * k);
+    const muZ = new Float32Array(n * nz);
+    const muW = new Float32Array(n * nw);
+    const clusters = new Int32Array(n);
+    const width = k + nz + nw;
+    for (let i = 0; i < n; i++) {
+      const row = joined.subarray(i * width, (i + 1) * width);
+      probabilities.set(row.subarray(0, k), i * k);
+      muZ.set(row.subarray(k, k + nz), i * nz);
+      muW.set(row.subarray(k + nz), i * nw);
+      let arg = 0;
+      for (let j = 1; j < k; j++) if (row[j] > row[arg]) arg = j;
+      clusters[i] = arg;
+    }
+    return { nCells: n, nComponents: k, probabilities, clusters, labelNames: this.meta.labelNames, muZ, muW, alignment, unknownCategories };
+  }
+
+  /** Decoder mean at μ_z, with the cells' own conditions, [nCells x nInput]. */
+  reconstruct(inputs: ModelInputs): Float32Array {
+    return this.decodeAtMean(this.prepare(inputs).data);
+  }
+
+  /**
+   * Counterfactual expression: encode with each cell's true condition, decode with `category` of
+   * covariate `covariate` (the other covariates unchanged).
+   */
+  flip(inputs: ModelInputs, covariate: string, category: string): Float32Array {
+    const { data } = this.prepare(inputs);
+    const j = this.meta.conditions.findIndex((c) => c.name === covariate);
+    if (j < 0) throw new Error(`unknown condition '${covariate}'; the model has ${this.meta.conditions.map((c) => c.name).join(', ') || 'none'}`);
+    const code = this.meta.conditions[j].categories.indexOf(category);
+    if (code < 0) throw new Error(`unknown category '${category}' of '${covariate}'`);
+    const decodeCodes = data.conditionCodes.map((codes, i) => (i === j ? new Int32Array(codes.length).fill(code) : codes));
+    return this.decodeAtMean(data, { ...data, conditionCodes: decodeCodes });
+  }
+
+  private decodeAtMean(encodeData: PreparedData, decodeData: PreparedData = encodeData): Float32Array {
+    const out = new Float32Array(encodeData.nCells * this.config.nInput);
+    const all = Int32Array.from({ length: encodeData.nCells }, (_, i) => i);
+    for (const rows of splitBatches(all, PREDICT_BATCH)) {
+      const enc = makeBatch(encodeData, rows, false);
+      const dec = decodeData === encodeData ? enc : makeBatch(decodeData, rows, false);
+      out.set(readTensor(tf.tidy(() => this.module.decodeMean(this.module.encode(enc, EVAL).muZ, dec.c, EVAL, enc.libSize))), rows[0] * this.config.nInput);
+      disposeBatch(enc);
+      if (dec !== enc) disposeBatch(dec);
+    }
+    return out;
+  }
+
+  /**
+   * Draw from the generative model: w ~ p(w|c), z ~ p(z|w,y=k,c), x = E p(x|z,c), `perComponent` cells
+   * for each component k, under the given condition categories (missing covariates: zero one-hot).
+   */
+  sample(perComponent: number, options: { conditions?: Record<string, string>; seed?: number; libSize?: number } = {}): { x: Float32Array; z: Float32Array; components: Int32Array } {
+    const { nComponents: k, nw } = this.config;
+    const n = perComponent * k;
+    const components = Int32Array.from({ length: n }, (_, i) => Math.floor(i / perComponent));
+    const conditionCodes = this.meta.conditions.map((meta) => {
+      const cat = options.conditions?.[meta.name];
+      const code = cat === undefined ? -1 : meta.categories.indexOf(cat);
+      if (cat !== undefined && code < 0) throw new Error(`unknown category '${cat}' of '${meta.name}'`);
+      return new Int32Array(n).fill(code);
+    });
+    const seed = options.seed ?? 0;
+    const [x, z] = tf.tidy(() => {
+      const c = conditionOneHot({ conditionCodes, conditionSizes: this.config.conditionSizes }, components.map((_, i) => i));
+      const lib = tf.fill([n], options.libSize ?? this.meta.libraryMedian) as tf.Tensor1D;
+      const wp = this.module.wPrior(c, EVAL);
+      const w = wp ? reparameterise(wp.mu, wp.logvar, seed) : (tf.randomNormal([n, nw], 0, 1, 'float32', seed) as tf.Tensor2D);
+      const prior = this.module.componentPriors(w, c, EVAL);
+      const pick = tf.oneHot(tf.tensor1d(components, 'int32'), k).expandDims(2); // [n, K, 1]
+      const mu = tf.sum(tf.mul(prior.mu, pick), 1) as tf.Tensor2D;
+      const logvar = tf.sum(tf.mul(prior.logvar, pick), 1) as tf.Tensor2D;
+      const zs = reparameterise(mu, logvar, (seed + 1) >>> 0);
+      return [this.module.decodeMean(zs, c, EVAL, lib), zs];
+    });
+    return { x: readTensor(x), z: readTensor(z), components };
+  }
+
+  async save(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    const named = Object.fromEntries([...this.module.params.all()].map(([key, v]) => [key, v as tf.Tensor]));
+    const { data, specs } = await tf.io.encodeWeights(named);
+    const json = { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, ...this.meta, weightsManifest: [{ paths: ['weights.bin'], weights: specs }] };
+    await writeFile(join(dir, 'weights.bin'), new Uint8Array(data));
+    await writeFile(join(dir, 'model.json'), JSON.stringify(json, null, 1));
+  }
+
+  static async load(dir: string): Promise<CgmvaeModel> {
+    const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
+    if (json.format !== MODEL_FORMAT || json.version !== MODEL_FORMAT_VERSION) throw new Error(`${dir} is not a ${MODEL_FORMAT} v${MODEL_FORMAT_VERSION} model`);
+    const bin = await readFile(join(dir, json.weightsManifest[0].paths[0]));
+    const weights = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), json.weightsManifest[0].weights);
+    const meta: ModelMeta = { config: json.config, geneNames: json.geneNames, conditions: json.conditions, labelNames: json.labelNames, libraryMedian: json.libraryMedian };
+    const module = new CgmvaeModule(meta.config, 0);
+    for (const [key, v] of module.params.all()) {
+      const w = weights[key];
+      if (!w) throw new Error(`saved model lacks weight '${key}'`);
+      v.assign(w);
+    }
+    tf.dispose(Object.values(weights));
+    return new CgmvaeModel(module, meta);
+  }
+
+  dispose(): void {
+    this.module.dispose();
+  }
+}
+
+/** The values of a float tensor, which is then disposed. */
+function readTensor(t: tf.Tensor): Float32Array {
+  const values = t.dataSync() as Float32Array;
+  t.dispose();
+  return values;
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((g, i) => g === b[i]);
+}
+
+/** Columns `columns` of m (−1 = zero column), keeping CSR as CSR. */
+export function selectColumns(m: MatrixInput, columns: Int32Array): MatrixInput {
+  if (isCsr(m)) return selectCsrColumns(m, columns);
+  const data = new Float32Array(m.nRows * columns.length);
+  for (let r = 0; r < m.nRows; r++) for (let j = 0; j < columns.length; j++) if (columns[j] >= 0) data[r * columns.length + j] = m.data[r * m.nCols + columns[j]];
+  return { nRows: m.nRows, nCols: columns.length, data };
+}
+
+function median(values: Float32Array): number {
+  if (values.length === 0) return 1;
+  const sorted = Float32Array.from(values).sort();
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+export interface FitCallbacks extends Omit<TrainCallbacks, 'onEpoch'> {
+  /** After each epoch, with the model being trained (predict on it to follow progress). */
+  readonly onEpoch?: (report: EpochReport, model: CgmvaeModel) => void | Promise<void>;
+}
+
+/** Train a model on `inputs`. Labels with some −1 codes select semi-supervised mode, all present supervised. */
+export async function fitModel(inputs: ModelInputs, config: FitConfig, callbacks: FitCallbacks = {}): Promise<FitResult> {
+  const c = { ...DEFAULTS, ...config };
+  const conditions = (inputs.conditions ?? []).map((cond) => ({ name: cond.name, categories: [...cond.categories] }));
+  const labelNames = inputs.labels ? [...inputs.labels.categories] : null;
+  if (labelNames && labelNames.length !== c.nComponents) throw new Error(`labels have ${labelNames.length} categories but nComponents is ${c.nComponents}`);
+  const moduleConfig: ModuleConfig = {
+    nInput: inputs.x.nCols,
+    nComponents: c.nComponents,
+    nz: c.nz,
+    nw: c.nw,
+    hidden: c.hidden,
+    latentHidden: c.latentHidden,
+    dropout: c.dropout,
+    likelihood: c.likelihood,
+    dirichletAlpha: c.dirichletAlpha,
+    yEpsilon: c.yEpsilon,
+    learnedWPrior: c.learnedWPrior,
+    conditionSizes: conditions.map((cond) => cond.categories.length),
+  };
+  const libraryMedian = c.likelihood === 'nb' ? median(inputs.libSize ?? rowSums(inputs.x)) : 1;
+  const module = new CgmvaeModule(moduleConfig, new Rng(c.seed).int());
+  const model = new CgmvaeModel(module, { config: moduleConfig, geneNames: inputs.geneNames ? [...inputs.geneNames] : null, conditions, labelNames, libraryMedian });
+  const options: TrainingOptions = {
+    schedule: c.schedule,
+    batchSize: c.batchSize,
+    weightDecay: c.weightDecay,
+    validationFraction: c.validationFraction,
+    patience: c.patience,
+    minDelta: c.minDelta,
+    seed: c.seed,
+    maxNanRetries: c.maxNanRetries,
+    reviveComponents: c.reviveComponents,
+    twoCores: c.twoCores,
+  };
+  try {
+    const { onEpoch } = callbacks;
+    const training = await train(module, model.prepare(inputs).data, options, { ...callbacks, onEpoch: onEpoch && ((r) => onEpoch(r, model)) });
+    return { model, training };
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}
+
+/** A fresh Rng-seeded permutation helper for callers that subsample (benches). */
+export function seededPermutation(n: number, seed: number): Int32Array {
+  return new Rng(seed).shuffle(Int32Array.from({ length: n }, (_, i) => i));
+}
