@@ -158,7 +158,7 @@ async function pbmcItem() {
   for (const likelihood of ['mse', 'gaussian', 'nb'] as Likelihood[]) {
     const inputs: ModelInputs = likelihood === 'nb' ? { x: sc.counts, libSize: sc.libSize, geneNames: sc.geneNames } : { x: sc.lognorm, geneNames: sc.geneNames };
     // A shortened thesis staircase: warm up, train, then settle at low rates (a constant 1e-3 drifts between partitions).
-    const schedule = { kind: 'staircase', rates: [1e-4, 1e-3, 1e-3, 1e-4, 1e-5], epochsPerStep: 8 } as const;
+    const schedule = { kind: 'staircase', rates: [1e-4, 1e-3, 1e-3, 1e-4, 1e-5], epochs: 40 } as const;
     const config: FitConfig = { nComponents: 9, nz: 16, nw: 8, hidden: [256, 256], latentHidden: [64], dropout: 0.1, likelihood, batchSize: 128, validationFraction: 0, seed, schedule };
     const curve: { epoch: number; seconds: number; ari: number }[] = [];
     const started = performance.now();
@@ -188,7 +188,7 @@ async function pbmcItem() {
 async function mnistItem() {
   const mnist = await loadMnist();
   if (!mnist) return void (report.mnist = { skipped: '../shared/data absent' });
-  const schedule = { kind: 'staircase', rates: [1e-4, 1e-3, 1e-3, 1e-3, 1e-3, 1e-4], epochsPerStep: 8 } as const;
+  const schedule = { kind: 'staircase', rates: [1e-4, 1e-3, 1e-3, 1e-3, 1e-3, 1e-4], epochs: 48 } as const;
   const config: FitConfig = { nComponents: 10, nz: 16, nw: 8, hidden: [256, 256], latentHidden: [64], dropout: 0.1, likelihood: 'bernoulli', batchSize: 128, validationFraction: 0, seed, schedule };
   const curve: { epoch: number; purity: number }[] = [];
   const started = performance.now();
@@ -213,7 +213,7 @@ async function mnistItem() {
   const codes = new Int32Array(mnist.labels.length).fill(-1);
   for (const i of seededPermutation(codes.length, seed).subarray(0, Math.round(0.05 * codes.length))) codes[i] = mnist.labels[i];
   const labelNames = Array.from({ length: 10 }, (_, d) => String(d));
-  const semiConfig: FitConfig = { ...config, schedule: { kind: 'staircase', rates: [1e-3, 1e-3, 1e-3, 1e-4], epochsPerStep: 6 } };
+  const semiConfig: FitConfig = { ...config, schedule: { kind: 'staircase', rates: [1e-3, 1e-3, 1e-3, 1e-4], epochs: 24 } };
   const semi = await fitAndPredict({ x: mnist.x, labels: { categories: labelNames, codes } }, semiConfig);
   const unlabelled = Int32Array.from(codes, (c) => (c < 0 ? 1 : 0));
   const predicted = semi.prediction.clusters;

@@ -61,7 +61,7 @@ export const DEFAULTS = {
   dirichletAlpha: 1,
   yEpsilon: 1e-3,
   learnedWPrior: false,
-  schedule: { kind: 'staircase', rates: THESIS_RATES, epochsPerStep: 10 } as Schedule,
+  schedule: { kind: 'staircase', rates: THESIS_RATES, epochs: 70 } as Schedule,
   batchSize: 128,
   weightDecay: 1e-4,
   validationFraction: 0.1,

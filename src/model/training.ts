@@ -13,7 +13,8 @@ import type { BackendName } from './backend.js';
 import { Rng } from '../random.js';
 
 export type Schedule =
-  | { readonly kind: 'staircase'; readonly rates: readonly number[]; readonly epochsPerStep: number }
+  /** `rates` in equal steps over `epochs` (the thesis' staircase); a step takes the extra epoch when they do not divide. */
+  | { readonly kind: 'staircase'; readonly rates: readonly number[]; readonly epochs: number }
   | { readonly kind: 'constant'; readonly rate: number; readonly epochs: number }
   | { readonly kind: 'warmup'; readonly rate: number; readonly warmupEpochs: number; readonly epochs: number };
 
@@ -21,13 +22,13 @@ export type Schedule =
 export const THESIS_RATES = [1e-5, 1e-4, 1e-3, 1e-3, 1e-3, 1e-4, 1e-5] as const;
 
 export function scheduleEpochs(s: Schedule): number {
-  return s.kind === 'staircase' ? s.rates.length * s.epochsPerStep : s.epochs;
+  return s.epochs;
 }
 
 export function learningRate(s: Schedule, epoch: number): number {
   switch (s.kind) {
     case 'staircase':
-      return s.rates[Math.min(s.rates.length - 1, Math.floor(epoch / s.epochsPerStep))];
+      return s.rates[Math.min(s.rates.length - 1, Math.floor((epoch * s.rates.length) / s.epochs))];
     case 'constant':
       return s.rate;
     case 'warmup':

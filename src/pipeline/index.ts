@@ -80,7 +80,7 @@ async function checksum(path: string): Promise<string> {
 function scheduleOf(params: PipelineParams): Schedule {
   switch (params.schedule) {
     case 'staircase':
-      return { kind: 'staircase', rates: THESIS_RATES.map((r) => (r * params.learning_rate) / 1e-3), epochsPerStep: Math.max(1, Math.round(params.epochs / THESIS_RATES.length)) };
+      return { kind: 'staircase', rates: THESIS_RATES.map((r) => (r * params.learning_rate) / 1e-3), epochs: params.epochs };
     case 'constant':
       return { kind: 'constant', rate: params.learning_rate, epochs: params.epochs };
     case 'warmup':
@@ -196,7 +196,7 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
   const nComponents = label ? label.categories.length : params.n_clusters;
   if (label && label.categories.length !== params.n_clusters) warnings.push(`n_clusters set to the ${nComponents} categories of label_key "${label.name}"`);
   const config = fitConfig(params, nComponents);
-  const totalEpochs = config.schedule!.kind === 'staircase' ? config.schedule!.epochsPerStep * config.schedule!.rates.length : config.schedule!.epochs;
+  const totalEpochs = config.schedule!.epochs;
   const { model, training } = await fitModel(inputs, config, {
     signal,
     onEpoch: (report) => progress.report('fit', report.epoch / totalEpochs, `epoch ${report.epoch}/${totalEpochs}`, { epoch: report.epoch, loss: report.train.total }),

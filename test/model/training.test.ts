@@ -13,9 +13,12 @@ const inputs: ModelInputs = { x: blobs.x };
 const tiny: FitConfig = { nComponents: 2, nz: 2, nw: 1, hidden: [16], latentHidden: [8], dropout: 0, batchSize: 40, seed: 3, validationFraction: 0.25 };
 
 test('learning-rate schedules', () => {
-  const stairs = { kind: 'staircase', rates: THESIS_RATES, epochsPerStep: 2 } as const;
+  const stairs = { kind: 'staircase', rates: THESIS_RATES, epochs: 14 } as const;
   assert.equal(scheduleEpochs(stairs), 14);
   assert.deepEqual(Array.from({ length: 14 }, (_, e) => learningRate(stairs, e)), THESIS_RATES.flatMap((r) => [r, r]));
+  const uneven = { kind: 'staircase', rates: [0, 1, 2, 3, 4, 5, 6], epochs: 10 } as const;
+  assert.deepEqual(Array.from({ length: 10 }, (_, e) => learningRate(uneven, e)), [0, 0, 1, 2, 2, 3, 4, 4, 5, 6]);
+  assert.deepEqual([0, 1, 2].map((e) => learningRate({ ...uneven, epochs: 3 }, e)), [0, 2, 4]);
   const warm = { kind: 'warmup', rate: 1e-3, warmupEpochs: 4, epochs: 10 } as const;
   assert.deepEqual([0, 1, 3, 4, 9].map((e) => learningRate(warm, e)), [2.5e-4, 5e-4, 1e-3, 1e-3, 1e-3]);
   assert.equal(learningRate({ kind: 'constant', rate: 0.1, epochs: 3 }, 2), 0.1);
@@ -31,7 +34,7 @@ test('early stopping stops after `patience` epochs without improvement and keeps
 
 test('the per-epoch callback sees every loss term and the learning rate of the schedule', async () => {
   const seen: { lr: number; terms: string[] }[] = [];
-  const { model } = await fitModel(inputs, { ...tiny, schedule: { kind: 'staircase', rates: [1e-4, 1e-3], epochsPerStep: 1 } }, { onEpoch: (r) => void seen.push({ lr: r.learningRate, terms: Object.keys(r.train) }) });
+  const { model } = await fitModel(inputs, { ...tiny, schedule: { kind: 'staircase', rates: [1e-4, 1e-3], epochs: 2 } }, { onEpoch: (r) => void seen.push({ lr: r.learningRate, terms: Object.keys(r.train) }) });
   assert.deepEqual(seen.map((s) => s.lr), [1e-4, 1e-3]);
   for (const s of seen) for (const t of ['reconstruction', 'z', 'w', 'y', 'd', 'total']) assert.ok(s.terms.includes(t));
   model.dispose();
