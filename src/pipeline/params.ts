@@ -23,6 +23,7 @@ export interface PipelineParams {
   w_dim: number;
   hidden: number[];
   likelihood: 'mse' | 'gaussian' | 'nb';
+  scale: boolean;
   condition_keys: string[];
   label_key: string | null;
   dirichlet_alpha: number;
