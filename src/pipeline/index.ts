@@ -204,7 +204,8 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
   const totalEpochs = config.schedule!.epochs;
   const { model, training } = await fitModel(inputs, config, {
     signal,
-    onEpoch: (report) => progress.report('fit', report.epoch / totalEpochs, `epoch ${report.epoch}/${totalEpochs}`, { epoch: report.epoch, loss: report.train.total }),
+    // Progress counts finished epochs from 1, as a person reads "epoch 3/60".
+    onEpoch: (report) => progress.report('fit', (report.epoch + 1) / totalEpochs, `epoch ${report.epoch + 1}/${totalEpochs}`, { epoch: report.epoch + 1, loss: report.train.total }),
   });
   try {
     stage('latents', 'encoding cells');
