@@ -143,11 +143,10 @@ export async function readMatrixMarket(file: MtxFile): Promise<CsrMatrix & { fie
     if (bytes[start] === 37 /* % */) return;
     const found = parseNumbers(bytes, start, end, fields);
     if (found === 0) return;
-    const line = () => bytes.toString('utf8', start, end);
     if (nGenes < 0) {
       [nGenes, nCells, declared] = [fields[0]!, fields[1]!, fields[2]!];
       if (found !== 3 || ![nGenes, nCells, declared].every((n) => Number.isInteger(n) && n >= 0)) {
-        throw new DatasetError('unsupported_layout', `${where()}: the size line must hold three non-negative integers (rows columns entries), found "${line()}"`);
+        throw new DatasetError('unsupported_layout', `${where()}: the size line must hold three non-negative integers (rows columns entries), found "${bytes.toString('utf8', start, end)}"`);
       }
       assertFitsInMemory(declared, file.path);
       geneOf = new Int32Array(declared);
@@ -159,16 +158,16 @@ export async function readMatrixMarket(file: MtxFile): Promise<CsrMatrix & { fie
       throw new DatasetError('inconsistent_shape', `${where()}: more entries than the ${declared} the header declares`);
     }
     if (found !== (field === 'pattern' ? 2 : 3)) {
-      throw new DatasetError('unsupported_layout', `${where()}: expected ${field === 'pattern' ? 'two' : 'three'} numbers, found "${line()}"`);
+      throw new DatasetError('unsupported_layout', `${where()}: expected ${field === 'pattern' ? 'two' : 'three'} numbers, found "${bytes.toString('utf8', start, end)}"`);
     }
     const gene = fields[0]!;
     const cell = fields[1]!;
     const value = field === 'pattern' ? 1 : fields[2]!;
     if (!(Number.isInteger(gene) && gene >= 1 && gene <= nGenes && Number.isInteger(cell) && cell >= 1 && cell <= nCells)) {
-      throw new DatasetError('inconsistent_shape', `${where()}: entry "${line()}" lies outside the declared ${nGenes} x ${nCells} matrix`);
+      throw new DatasetError('inconsistent_shape', `${where()}: entry "${bytes.toString('utf8', start, end)}" lies outside the declared ${nGenes} x ${nCells} matrix`);
     }
     if (!Number.isFinite(value)) {
-      throw new DatasetError('invalid_value', `${where()}: value in "${line()}" is not a finite number`);
+      throw new DatasetError('invalid_value', `${where()}: value in "${bytes.toString('utf8', start, end)}" is not a finite number`);
     }
     if (value < 0) {
       throw new DatasetError('invalid_value', `${where()}: value ${value} is negative; a 10x matrix holds counts`);
