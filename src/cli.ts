@@ -95,7 +95,13 @@ const commands: Record<string, Command> = {
     usage: 'start                      the API and one worker in this process (a single machine)',
     async run() {
       const config = loadConfig();
-      stopOnSignals(await startWorker(config), await startApi(config));
+      const api = await startApi(config);
+      try {
+        stopOnSignals(await startWorker(config), api);
+      } catch (error) {
+        await api.stop();
+        throw error;
+      }
     },
   },
   users: {

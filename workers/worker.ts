@@ -117,7 +117,7 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
   const heartbeat = setInterval(beat, WORKER_HEARTBEAT_MS);
   await beat();
 
-  void worker.run();
+  worker.run().catch((err: Error) => log.error({ err: { message: err.message } }, 'worker stopped running'));
   await worker.waitUntilReady();
   log.info({ concurrency: config.workerConcurrency, backend: config.modelBackend ?? 'auto', processor: processorFile.pathname }, 'worker ready');
 

@@ -43,11 +43,12 @@ export async function buildApi(config: ServiceConfig, options: BuildApiOptions =
     genReqId: (req) => requestId(req.headers['x-request-id']),
     ajv: { customOptions: { removeAdditional: false } },
   });
+  const storage = await createStorage(config.dataDir);
   const redis = connectRedis(config, 'api');
   redis.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'redis connection error'));
   const ctx: ApiContext = {
     config,
-    storage: await createStorage(config.dataDir),
+    storage,
     redis,
     keys: redisKeys(config.redisPrefix),
     queue: createQueue(config, redis),
@@ -102,6 +103,11 @@ export interface RunningApi {
 /** `serve`: builds the API and listens on HOST:PORT. */
 export async function startApi(config: ServiceConfig, options: BuildApiOptions = {}): Promise<RunningApi> {
   const app = await buildApi(config, options);
-  const url = await app.listen({ port: config.port, host: config.host });
-  return { app, url, stop: () => app.close() };
+  try {
+    const url = await app.listen({ port: config.port, host: config.host });
+    return { app, url, stop: () => app.close() };
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
 }

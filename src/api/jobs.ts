@@ -3,7 +3,7 @@ import { Ajv } from 'ajv';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, randomUUID } from 'node:crypto';
 import { resolveParams } from '../pipeline/params.js';
-import { RESULT_FILES, type ResultFileName } from '../pipeline/types.js';
+import { RESULT_FILES, resultContentType } from '../pipeline/types.js';
 import type { JobRecord } from '../storage/index.js';
 import { canSee } from './auth.js';
 import type { ApiContext } from './context.js';
@@ -92,7 +92,7 @@ export default async function jobRoutes(app: FastifyInstance, ctx: ApiContext): 
     const [[, count]] = (await redis.multi().incr(key).expire(key, 120).exec()) as [[Error | null, number]];
     if (count > config.submitRateLimit) {
       const retryAfter = String(60 - Math.floor((Date.now() / 1000) % 60));
-      throw new HttpProblem(429, `at most ${config.submitRateLimit} submissions a minute per API key`, { headers: { 'retry-after': retryAfter } });
+      throw new HttpProblem(429, `at most ${config.submitRateLimit} submissions a minute per user`, { headers: { 'retry-after': retryAfter } });
     }
   }
 
@@ -153,8 +153,8 @@ export default async function jobRoutes(app: FastifyInstance, ctx: ApiContext): 
           throw new HttpProblem(409, 'a request with this Idempotency-Key is still being processed; retry in a moment', { headers: { 'retry-after': '1' } });
         }
       }
-      await storage.saveJob(record);
       try {
+        await storage.saveJob(record);
         await queue.add('analysis', { jobId: record.id, datasetId: dataset.id, owner: user.name, params: record.params }, { jobId: record.id });
       } catch (err) {
         await storage.deleteJob(record.id);
@@ -316,7 +316,7 @@ export default async function jobRoutes(app: FastifyInstance, ctx: ApiContext): 
         params: {
           type: 'object',
           required: ['id', 'name'],
-          properties: { id: idParams.properties.id, name: { enum: Object.keys(RESULT_FILES) } },
+          properties: { id: idParams.properties.id, name: { anyOf: [{ enum: Object.keys(RESULT_FILES) }, { type: 'string', pattern: '^umap_[A-Za-z0-9_.-]+\\.png$' }] } },
         },
         produces: [...new Set(Object.values(RESULT_FILES))],
       },
@@ -325,11 +325,12 @@ export default async function jobRoutes(app: FastifyInstance, ctx: ApiContext): 
       const record = await ownedJob(request);
       const view = await describeJob(ctx, record);
       if (view.state !== 'COMPLETE') throw new HttpProblem(409, `the job is ${view.state}; results exist once it is COMPLETE`);
-      const name = request.params.name as ResultFileName;
-      const file = await storage.openResult(record.id, name);
-      if (!file) throw new HttpProblem(404, `this job did not produce ${name}`);
+      const { name } = request.params;
+      const type = resultContentType(name);
+      const file = type === undefined ? undefined : await storage.openResult(record.id, name);
+      if (!file || type === undefined) throw new HttpProblem(404, `this job did not produce ${name}`);
       return reply
-        .type(RESULT_FILES[name])
+        .type(type)
         .header('content-length', file.size)
         .header('content-disposition', `attachment; filename="${record.id}-${name}"`)
         .send(file.stream);

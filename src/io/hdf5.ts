@@ -28,11 +28,17 @@ export function hdf5Reason(error: unknown): string {
 /** Opens an HDF5 file for reading, turning library failures into DatasetErrors. */
 export async function openHdf5(path: string): Promise<H5File> {
   const h5wasm = await loadH5wasm();
+  let file: H5File | undefined;
   try {
-    const file = new h5wasm.File(path, 'r');
+    file = new h5wasm.File(path, 'r');
     file.keys();
     return file;
   } catch (error) {
+    try {
+      file?.close();
+    } catch {
+      // a file that never opened has nothing to close
+    }
     const reason = hdf5Reason(error);
     if (/truncated/i.test(reason)) {
       throw new DatasetError('truncated', `the HDF5 file is truncated (${reason}): the upload or copy was cut short; send the whole file again`);

@@ -24,7 +24,7 @@ import { keepCells, readCovariates, type Covariate } from './covariates.js';
 import { assignClusters, cellsCsv, covariateColumn, latentCsv, markersCsv, markersFrame, numericColumn, toUns, trainingCsv, writeFileAtomic, type ClusterAssignment } from './outputs.js';
 import { resolveParams, type PipelineParams } from './params.js';
 import { ProgressTracker } from './progress.js';
-import type { PipelineRunOptions, PipelineStage, ResultFileName } from './types.js';
+import { conditionUmapName, type PipelineRunOptions, type PipelineStage } from './types.js';
 
 export { PipelineInputError } from './covariates.js';
 export { ParamsError, pipelineParamsSchema, resolveParams, type PipelineParams } from './params.js';
@@ -249,7 +249,7 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
     const pictures: [string, Buffer][] = [
       ['umap.png', umapPng(coords, clusters.codes, clusters.names, { title: `c*GMΔVÆ clusters (${kept.length} cells)`, colors, axisLabels: ['UMAP1', 'UMAP2'] })],
       ['loss.png', lossPng(training.history.map((e) => ({ epoch: e.epoch, terms: { total: e.train.total, ...Object.fromEntries(Object.entries(e.train).filter(([k]) => k !== 'total')) } })), { title: 'Training loss per epoch' })],
-      ...conditions.map((c): [string, Buffer] => [`umap_${c.name.replace(/[^A-Za-z0-9_.-]/g, '_')}.png`, umapPng(coords, c.codes, c.categories, { title: `UMAP coloured by ${c.name}`, axisLabels: ['UMAP1', 'UMAP2'] })]),
+      ...conditions.map((c): [string, Buffer] => [conditionUmapName(c.name), umapPng(coords, c.codes, c.categories, { title: `UMAP coloured by ${c.name}`, axisLabels: ['UMAP1', 'UMAP2'] })]),
     ];
     await writeH5ad(out('result.h5ad'), h5ad);
     await writeFileAtomic(out('cells.csv'), cellsCsv(h5ad.obs, clusters, probability, coords, allCovariates, QC_COLUMNS));
@@ -271,7 +271,7 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
       total_seconds: (performance.now() - started) / 1000,
       peak_rss_mb: process.resourceUsage().maxRSS / 1024,
       warnings,
-      outputs: ['result.h5ad', 'cells.csv', 'markers.csv', 'latent.csv', 'training.csv', ...pictures.map(([name]) => name), 'manifest.json'] satisfies (ResultFileName | string)[],
+      outputs: ['result.h5ad', 'cells.csv', 'markers.csv', 'latent.csv', 'training.csv', ...pictures.map(([name]) => name), 'manifest.json'],
     };
     await writeFileAtomic(out('manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     progress.report('write', 1, 'done');

@@ -1,4 +1,4 @@
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { toCsv } from '../io/csv.js';
 import type { Column, DenseMatrix, Frame } from '../io/types.js';
 import type { UnsValue } from '../io/h5ad-write.js';
@@ -10,8 +10,13 @@ import type { Covariate } from './covariates.js';
 /** Writes a file under a temporary name and renames it, so readers never see half a file. */
 export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
   const partial = `${path}.partial-${process.pid}`;
-  await writeFile(partial, content);
-  await rename(partial, path);
+  try {
+    await writeFile(partial, content);
+    await rename(partial, path);
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
 }
 
 /** Clusters numbered by size (largest first, as Seurat and scanpy's Leiden do), or named by label. */
@@ -57,8 +62,11 @@ export function cellsCsv(
   covariates: readonly Covariate[],
   qcColumns: readonly string[],
 ): string {
-  const qc = qcColumns.map((name) => obs.columns.get(name)).filter((c): c is Extract<Column, { kind: 'numeric' }> => c?.kind === 'numeric');
-  const header = ['barcode', 'cluster', 'cluster_probability', 'umap_1', 'umap_2', ...covariates.map((c) => c.name), ...qcColumns.slice(0, qc.length)];
+  const qc = qcColumns.flatMap((name) => {
+    const column = obs.columns.get(name);
+    return column?.kind === 'numeric' ? [{ name, values: column.values }] : [];
+  });
+  const header = ['barcode', 'cluster', 'cluster_probability', 'umap_1', 'umap_2', ...covariates.map((c) => c.name), ...qc.map((c) => c.name)];
   return toCsv(
     header,
     obs.index.map((barcode, i) => [

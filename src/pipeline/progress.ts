@@ -3,8 +3,7 @@ import type { PipelineProgress, PipelineStage } from './types.js';
 /** Share of a typical run's wall time spent in each stage (measured on pbmc3k), for `overall` and the ETA. */
 const STAGE_WEIGHTS: Record<PipelineStage, number> = {
   read: 0.04,
-  qc: 0.01,
-  normalize: 0.01,
+  qc: 0.02,
   hvg: 0.02,
   fit: 0.72,
   latents: 0.02,
@@ -28,9 +27,4 @@ export class ProgressTracker {
     const etaSeconds = overall > 0.01 ? (elapsed * (1 - overall)) / overall : undefined;
     this.emit({ stage, fraction: clamped, overall, message, ...extra, ...(etaSeconds === undefined ? {} : { etaSeconds: Math.round(etaSeconds) }) });
   }
-}
-
-/** Throws the signal's reason (an AbortError) when the job was cancelled. */
-export function checkAborted(signal: AbortSignal | undefined): void {
-  signal?.throwIfAborted();
 }

@@ -62,7 +62,7 @@ export function preprocess(data: AnnData, options: PreprocessOptions = {}): Prep
   const genes = flaggedIndices(qc.keepGenes);
   if (cells.length < 2 || genes.length === 0) {
     throw new PreprocessError(
-      `the QC filters keep ${cells.length} of ${data.X.nRows} cells and ${genes.length} of ${data.X.nCols} genes; loosen them (see qc_cells.csv for each cell's metrics)`,
+      `the QC filters keep ${cells.length} of ${data.X.nRows} cells and ${genes.length} of ${data.X.nCols} genes; loosen them`,
     );
   }
   const counts = subsetCsr(data.X, cells, genes);
