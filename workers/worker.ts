@@ -10,6 +10,7 @@ import {
   DURATION_BUCKETS_SECONDS,
   QUEUE_NAME,
   WORKER_HEARTBEAT_MS,
+  WORKER_SEEN_WINDOW_MS,
   connectRedis,
   redisKeys,
   type AnalysisJobData,
@@ -113,7 +114,14 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
       })
       .catch((err) => log.warn({ err }, 'cancel check failed'));
   }, CANCEL_POLL_MS);
-  const beat = () => redis.zadd(keys.workers, Date.now(), id).catch((err) => log.warn({ err }, 'heartbeat failed'));
+  // Each beat also forgets workers no longer seen (killed ones never remove themselves).
+  const beat = () =>
+    redis
+      .multi()
+      .zadd(keys.workers, Date.now(), id)
+      .zremrangebyscore(keys.workers, 0, Date.now() - WORKER_SEEN_WINDOW_MS)
+      .exec()
+      .catch((err) => log.warn({ err }, 'heartbeat failed'));
   const heartbeat = setInterval(beat, WORKER_HEARTBEAT_MS);
   await beat();
 

@@ -20,3 +20,10 @@ export interface ApiContext {
   /** Process-local counters for /metrics. */
   counters: { uploadBytes: number; uploadsAccepted: number; uploadsRejected: number };
 }
+
+/** Route parameters of every `/:id` route: ids are UUIDs, so anything else is a 400 before any lookup. */
+export const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', format: 'uuid' } },
+} as const;

@@ -4,15 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { InputError } from '../errors.js';
 import type { DatasetRecord, ReceivedUpload } from '../storage/index.js';
 import { canSee } from './auth.js';
-import type { ApiContext } from './context.js';
+import { idParams, type ApiContext } from './context.js';
 import { describeJob, isTerminal } from './job-status.js';
 import { HttpProblem } from './problem.js';
-
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', format: 'uuid' } },
-} as const;
 
 export default async function datasetRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const { storage, config, counters } = ctx;

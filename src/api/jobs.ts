@@ -6,7 +6,7 @@ import { resolveParams } from '../pipeline/params.js';
 import { RESULT_FILES, resultContentType } from '../pipeline/types.js';
 import type { JobRecord } from '../storage/index.js';
 import { canSee } from './auth.js';
-import type { ApiContext } from './context.js';
+import { idParams, type ApiContext } from './context.js';
 import { WES_STATES, describeJob, etagOf, isTerminal, type JobView } from './job-status.js';
 import { HttpProblem } from './problem.js';
 
@@ -15,12 +15,6 @@ const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 /** What a client should wait between polls of a running job. */
 const POLL_AFTER_SECONDS = '5';
 const SSE_KEEPALIVE_MS = 15_000;
-
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', format: 'uuid' } },
-} as const;
 
 const submitBody = {
   type: 'object',

@@ -1,4 +1,4 @@
-import { rename, rm } from 'node:fs/promises';
+import { atomically } from './atomic.js';
 import type { Group as H5Group } from 'h5wasm';
 import { SLICE_ELEMENTS, loadH5wasm } from './hdf5.js';
 import type { AnnData, Column, CsrMatrix, DenseMatrix, Frame } from './types.js';
@@ -130,24 +130,21 @@ function writeDict<T>(root: H5Group, name: string, entries: Map<string, T> | und
  */
 export async function writeH5ad(path: string, data: AnnData): Promise<void> {
   const h5wasm = await loadH5wasm();
-  const partial = `${path}.partial-${process.pid}`;
-  const file = new h5wasm.File(partial, 'w');
-  try {
-    encode(file, 'anndata', '0.1.0');
-    writeCsr(file, 'X', data.X);
-    writeDict(file, 'layers', data.layers, writeCsr);
-    writeFrame(file, 'obs', data.obs);
-    writeFrame(file, 'var', data.var);
-    writeDict(file, 'obsm', data.obsm, writeDense);
-    writeDict(file, 'varm', undefined, writeDense);
-    writeDict(file, 'obsp', undefined, writeCsr);
-    writeDict(file, 'varp', undefined, writeCsr);
-    writeDict(file, 'uns', new Map(Object.entries((data.uns ?? {}) as Record<string, UnsValue>)), writeUns);
-    file.close();
-    await rename(partial, path);
-  } catch (error) {
-    file.close();
-    await rm(partial, { force: true });
-    throw error;
-  }
+  await atomically(path, async (partial) => {
+    const file = new h5wasm.File(partial, 'w');
+    try {
+      encode(file, 'anndata', '0.1.0');
+      writeCsr(file, 'X', data.X);
+      writeDict(file, 'layers', data.layers, writeCsr);
+      writeFrame(file, 'obs', data.obs);
+      writeFrame(file, 'var', data.var);
+      writeDict(file, 'obsm', data.obsm, writeDense);
+      writeDict(file, 'varm', undefined, writeDense);
+      writeDict(file, 'obsp', undefined, writeCsr);
+      writeDict(file, 'varp', undefined, writeCsr);
+      writeDict(file, 'uns', new Map(Object.entries((data.uns ?? {}) as Record<string, UnsValue>)), writeUns);
+    } finally {
+      file.close();
+    }
+  });
 }

@@ -1,4 +1,3 @@
-import { rename, rm, writeFile } from 'node:fs/promises';
 import { toCsv } from '../io/csv.js';
 import type { Column, DenseMatrix, Frame } from '../io/types.js';
 import type { UnsValue } from '../io/h5ad-write.js';
@@ -6,18 +5,6 @@ import type { MarkerTable } from '../markers/wilcoxon.js';
 import type { EpochReport } from '../model/index.js';
 import { TERM_NAMES } from '../model/index.js';
 import type { Covariate } from './covariates.js';
-
-/** Writes a file under a temporary name and renames it, so readers never see half a file. */
-export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
-  const partial = `${path}.partial-${process.pid}`;
-  try {
-    await writeFile(partial, content);
-    await rename(partial, path);
-  } catch (error) {
-    await rm(partial, { force: true });
-    throw error;
-  }
-}
 
 /** Clusters numbered by size (largest first, as Seurat and scanpy's Leiden do), or named by label. */
 export interface ClusterAssignment {

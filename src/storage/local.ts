@@ -6,6 +6,7 @@
  *   jobs/<id>/attempts/<n>/    one attempt's results while it runs; jobs/<id>/results/ once it finished
  * Every file is written to a temporary name, fsynced and renamed, so a crash leaves the old or the new version.
  */
+import { writeFileAtomic } from '../io/atomic.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
@@ -64,21 +65,8 @@ export class LocalStorage implements Storage {
     return this;
   }
 
-  private async writeJson(path: string, value: unknown): Promise<void> {
-    const temp = `${path}.${randomUUID()}.tmp`;
-    const handle = await open(temp, 'wx');
-    try {
-      await handle.writeFile(JSON.stringify(value, null, 2));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await rename(temp, path);
-    } catch (err) {
-      await rm(temp, { force: true });
-      throw err;
-    }
+  private writeJson(path: string, value: unknown): Promise<void> {
+    return writeFileAtomic(path, JSON.stringify(value, null, 2), true);
   }
 
   private async readJson<T>(path: string): Promise<T | undefined> {
