@@ -12,6 +12,8 @@ import type { DatasetInspector } from './context.js';
 
 const CHILD = siblingModule(import.meta.url, 'inspect-child');
 const IN_PROCESS_MAX_BYTES = 8 * 1024 ** 2;
+/** A read that runs this long is stuck or far beyond this machine (pbmc3k x 40 takes ~25 s); the child is killed. */
+const INSPECT_TIMEOUT_MS = 15 * 60_000;
 
 type ChildReply = { ok: true; summary: DatasetSummary } | { ok: false; name: string; message: string; input: boolean };
 
@@ -19,10 +21,12 @@ export function inspectInChild(path: string): Promise<DatasetSummary> {
   return new Promise((resolve, reject) => {
     const child = fork(CHILD, [path], { execArgv: execArgvFor(CHILD), stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     let reply: ChildReply | undefined;
+    const timer = setTimeout(() => child.kill('SIGKILL'), INSPECT_TIMEOUT_MS);
     child.once('message', (message: ChildReply) => (reply = message));
     child.once('error', reject);
     child.once('exit', (code, signal) => {
-      if (!reply) return reject(new Error(`the dataset inspector exited (${signal ?? code}) without an answer`));
+      clearTimeout(timer);
+      if (!reply) return reject(new Error(`the dataset inspector exited (${signal ?? code}) without an answer${signal === 'SIGKILL' ? ` after ${INSPECT_TIMEOUT_MS / 60_000} minutes` : ''}`));
       if (reply.ok) return resolve(reply.summary);
       const error = reply.input ? new InputError(reply.message) : new Error(reply.message);
       Object.defineProperty(error, 'name', { value: reply.name });
