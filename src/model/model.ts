@@ -181,8 +181,11 @@ export class CgmvaeModel {
     const all = Int32Array.from({ length: data.nCells }, (_, i) => i);
     for (const rows of splitBatches(all, PREDICT_BATCH)) {
       const batch = makeBatch(data, rows, false);
-      out.set(readTensor(tf.tidy(() => f(batch))), rows[0] * width);
-      disposeBatch(batch);
+      try {
+        out.set(readTensor(tf.tidy(() => f(batch))), rows[0] * width);
+      } finally {
+        disposeBatch(batch);
+      }
     }
     return out;
   }
@@ -291,12 +294,18 @@ export class CgmvaeModel {
     const weights = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), json.weightsManifest[0].weights);
     const meta: ModelMeta = { config: json.config, geneNames: json.geneNames, conditions: json.conditions, labelNames: json.labelNames, libraryMedian: json.libraryMedian };
     const module = new CgmvaeModule(meta.config, 0);
-    for (const [key, v] of module.params.all()) {
-      const w = weights[key];
-      if (!w) throw new Error(`saved model lacks weight '${key}'`);
-      v.assign(w);
+    try {
+      for (const [key, v] of module.params.all()) {
+        const w = weights[key];
+        if (!w) throw new Error(`saved model lacks weight '${key}'`);
+        v.assign(w);
+      }
+    } catch (error) {
+      module.dispose();
+      throw error;
+    } finally {
+      tf.dispose(Object.values(weights));
     }
-    tf.dispose(Object.values(weights));
     return new CgmvaeModel(module, meta);
   }
 
