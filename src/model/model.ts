@@ -10,6 +10,7 @@ import { conditionOneHot, disposeBatch, isCsr, makeBatch, rowSums, splitBatches,
 import type { ForwardContext } from './layers.js';
 import { CgmvaeModule, reparameterise, type Likelihood, type ModuleConfig } from './module.js';
 import { Rng } from '../random.js';
+import { median } from '../stats.js';
 import { THESIS_RATES, train, type EpochReport, type Schedule, type TrainCallbacks, type TrainingOptions, type TrainingResult } from './training.js';
 
 export const MODEL_FORMAT = 'scgmdvae-model';
@@ -333,12 +334,6 @@ export function selectColumns(m: MatrixInput, columns: Int32Array): MatrixInput 
   return { nRows: m.nRows, nCols: columns.length, data };
 }
 
-function median(values: Float32Array): number {
-  if (values.length === 0) return 1;
-  const sorted = Float32Array.from(values).sort();
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
 export interface FitCallbacks extends Omit<TrainCallbacks, 'onEpoch'> {
   /** After each epoch, with the model being trained (predict on it to follow progress). */
   readonly onEpoch?: (report: EpochReport, model: CgmvaeModel) => void | Promise<void>;
@@ -364,7 +359,8 @@ export async function fitModel(inputs: ModelInputs, config: FitConfig, callbacks
     learnedWPrior: c.learnedWPrior,
     conditionSizes: conditions.map((cond) => cond.categories.length),
   };
-  const libraryMedian = c.likelihood === 'nb' ? median(inputs.libSize ?? rowSums(inputs.x)) : 1;
+  // nb decodes samples at the median library size; a model without cells keeps 1.
+  const libraryMedian = c.likelihood === 'nb' && inputs.x.nRows > 0 ? median(inputs.libSize ?? rowSums(inputs.x)) : 1;
   const module = new CgmvaeModule(moduleConfig, new Rng(c.seed).int());
   const model = new CgmvaeModel(module, { config: moduleConfig, geneNames: inputs.geneNames ? [...inputs.geneNames] : null, conditions, labelNames, libraryMedian });
   const options: TrainingOptions = {

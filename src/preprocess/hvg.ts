@@ -5,7 +5,8 @@
 import type { CsrMatrix, ValuesKind } from '../io/types.js';
 import { PreprocessError } from './errors.js';
 import { loessFit } from './loess.js';
-import { median, requireValues } from './normalize.js';
+import { median } from '../stats.js';
+import { requireValues } from './normalize.js';
 import { flaggedIndices } from './qc.js';
 import { argsort, geneMeanVar, type GeneMeanVar } from './stats.js';
 

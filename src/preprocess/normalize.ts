@@ -1,6 +1,7 @@
 import type { CsrMatrix, ValuesKind } from '../io/types.js';
 import { classifyValues } from '../io/values.js';
 import { PreprocessError } from './errors.js';
+import { median } from '../stats.js';
 
 /** What each values kind looks like, for messages. */
 export function describeValues(kind: ValuesKind, matrix: CsrMatrix): string {
@@ -111,14 +112,6 @@ function highlyExpressedGenes(matrix: CsrMatrix, maxFraction: number): Uint8Arra
     for (let k = indptr[r]!; k < indptr[r + 1]!; k++) if (data[k]! > maxFraction * total) flags[indices[k]!] = 1;
   }
   return flags;
-}
-
-/** Median as numpy computes it (mean of the two middle values for an even count); NaN when empty. */
-export function median(values: Float64Array): number {
-  if (values.length === 0) return NaN;
-  const sorted = Float64Array.from(values).sort();
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 export interface Log1pOptions {
