@@ -5,7 +5,7 @@
 import type { CsrMatrix, ValuesKind } from '../io/types.js';
 import { PreprocessError } from './errors.js';
 import { loessFit } from './loess.js';
-import { median } from '../stats.js';
+import { lowerBound, median } from '../stats.js';
 import { requireValues } from './normalize.js';
 import { flaggedIndices } from './qc.js';
 import { argsort, geneMeanVar, type GeneMeanVar } from './stats.js';
@@ -194,16 +194,7 @@ function percentile(sorted: Float64Array, q: number): number {
 
 /** Interval (edges[i], edges[i+1]] of each value: its bin i (pandas `cut` with right=True). */
 function assignBins(values: Float64Array, edges: Float64Array): Int32Array {
-  return Int32Array.from(values, (v) => {
-    let lo = 0;
-    let hi = edges.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (edges[mid]! < v) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo - 1;
-  });
+  return Int32Array.from(values, (v) => lowerBound(edges, v) - 1);
 }
 
 /**

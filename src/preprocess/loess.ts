@@ -7,6 +7,7 @@
  */
 import { PreprocessError } from './errors.js';
 import { argsort } from './stats.js';
+import { lowerBound } from '../stats.js';
 
 export interface LoessOptions {
   /** Fraction of the points in each local neighbourhood (R's `span`, scanpy's 0.3). */
@@ -104,18 +105,6 @@ function localQuadratic(
   }
   const coef = pseudoInverseSolve(design, rhs, m);
   return { value: coef[0]!, slope: coef[1]! };
-}
-
-/** First index whose value is >= q. */
-function lowerBound(sorted: Float64Array, q: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < q) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Least-squares solution of design * c = rhs (m x N_TERMS) through equilibration, Householder QR and a truncated SVD of R. */
