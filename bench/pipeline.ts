@@ -6,7 +6,7 @@
  *   CellBench, conditional on platform: ARI with the cell line on singlets, NMI with platform.
  *   A generated 100k-cell file (pbmc3k cells sampled): per-stage times (with --large).
  *
- * Usage: tsx bench/pipeline.ts [--large] [--epochs N]
+ * Usage: tsx bench/pipeline.ts [--large] [--epochs N] [--seeds 0,1,2]  (pbmc3k once per seed: the spread across seeds)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -18,7 +18,7 @@ import { adjustedRandIndex, normalizedMutualInfo } from '../src/metrics/index.js
 import { runPipeline, type PipelineManifest } from '../src/pipeline/index.js';
 import { ensureGenerated, pbmc3kPath, repoRoot, sharedData } from './generate.js';
 
-const { values: flags } = parseArgs({ options: { large: { type: 'boolean' }, epochs: { type: 'string' } } });
+const { values: flags } = parseArgs({ options: { large: { type: 'boolean' }, epochs: { type: 'string' }, seeds: { type: 'string', default: '0' } } });
 const outRoot = join(repoRoot, 'bench', 'out', 'pipeline');
 const epochs = flags.epochs ? { epochs: Number(flags.epochs) } : {};
 
@@ -64,8 +64,7 @@ if (!existsSync(sharedData)) {
 } else {
   const results: Record<string, unknown> = {};
 
-  const tutorialQc = { min_cells: 3, min_genes: 201, max_genes: 2499, max_pct_mito: 4.9999, seed: 0 };
-  const pbmc = await run('pbmc3k', pbmc3kPath, { ...tutorialQc, n_clusters: 9 });
+  const tutorialQc = { min_cells: 3, min_genes: 201, max_genes: 2499, max_pct_mito: 4.9999 };
   const seurat = new Map(
     readFileSync(join(sharedData, '..', 'reference', 'pbmc3k_seurat_clusters.csv'), 'utf8')
       .trim()
@@ -73,7 +72,10 @@ if (!existsSync(sharedData)) {
       .slice(1)
       .map((line) => line.replaceAll('"', '').split(',') as [string, string]),
   );
-  results['pbmc3k'] = { params: pbmc.manifest.params, ...figures(pbmc.manifest), seurat_tutorial_clusters: agreement(clustersOf(pbmc.outDir), seurat) };
+  for (const seed of flags.seeds!.split(',').map(Number)) {
+    const pbmc = await run(`pbmc3k-seed${seed}`, pbmc3kPath, { ...tutorialQc, n_clusters: 9, seed });
+    results[`pbmc3k_seed${seed}`] = { params: pbmc.manifest.params, ...figures(pbmc.manifest), seurat_tutorial_clusters: agreement(clustersOf(pbmc.outDir), seurat) };
+  }
 
   const cellbenchPath = join(sharedData, 'cellbench', 'cellbench_2platforms.h5ad');
   const cellbench = await run('cellbench', cellbenchPath, { condition_keys: ['platform'], n_clusters: 3 });

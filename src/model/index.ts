@@ -6,7 +6,7 @@ export { CgmvaeModel, fitModel, selectColumns, seededPermutation, DEFAULTS, MODE
 export type { FitCallbacks, FitConfig, FitResult, Prediction, GeneAlignment, ModelMeta, ConditionMeta } from './model.js';
 export { TERM_NAMES, LIKELIHOODS } from './module.js';
 export type { Likelihood, ModuleConfig, TermName } from './module.js';
-export { THESIS_RATES, learningRate, scheduleEpochs, TrainingDivergedError } from './training.js';
+export { STEP_DECAY, THESIS_RATES, learningRate, scheduleEpochs, TrainingDivergedError } from './training.js';
 export type { Schedule, EpochReport, TermValues, TrainCallbacks, TrainingResult } from './training.js';
 export { lgamma, digamma } from './special.js';
 export { thesisBlobs } from './synthetic.js';

@@ -113,3 +113,17 @@ export class Mlp {
 export function softClip(x: tf.Tensor, lo: number, hi: number): tf.Tensor {
   return tf.sub(tf.add(tf.softplus(tf.sub(x, lo)), lo), tf.softplus(tf.sub(x, hi)));
 }
+
+/** The x with softClip(x, lo, hi) = y, by bisection in double precision; y is first clamped just inside (lo, hi). */
+export function softClipInverse(y: number, lo: number, hi: number): number {
+  const softplus = (v: number) => (v > 30 ? v : Math.log1p(Math.exp(v)));
+  const f = (x: number) => lo + softplus(x - lo) - softplus(x - hi);
+  const target = Math.min(hi - 1e-3, Math.max(lo + 1e-3, y));
+  let [a, b] = [lo - 40, hi + 40];
+  for (let i = 0; i < 80; i++) {
+    const mid = (a + b) / 2;
+    if (f(mid) < target) a = mid;
+    else b = mid;
+  }
+  return (a + b) / 2;
+}

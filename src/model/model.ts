@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectColumns as selectCsrColumns } from '../io/sparse.js';
 import { conditionOneHot, disposeBatch, isCsr, makeBatch, rowSums, splitBatches, type MatrixInput, type ModelInputs, type PreparedData } from './data.js';
 import type { ForwardContext } from './layers.js';
-import { CgmvaeModule, reparameterise, type Likelihood, type ModuleConfig } from './module.js';
+import { CgmvaeModule, reparameterise, seededNormal, type Likelihood, type ModuleConfig } from './module.js';
 import { Rng } from '../random.js';
 import { median } from '../stats.js';
 import { THESIS_RATES, train, type EpochReport, type Schedule, type TrainCallbacks, type TrainingOptions, type TrainingResult } from './training.js';
@@ -35,6 +35,8 @@ export interface FitConfig {
   readonly yEpsilon?: number;
   /** p(w|c) from a network of c (needs at least one condition); off: p(w) = N(0, I). */
   readonly learnedWPrior?: boolean;
+  /** Train q(y) and q(d) on μ_z rather than a z sample (prediction always reads μ_z). */
+  readonly classifyWithMean?: boolean;
   readonly schedule?: Schedule;
   readonly batchSize?: number;
   /** Decoupled weight decay on dense kernels. */
@@ -46,10 +48,12 @@ export interface FitConfig {
   readonly seed?: number;
   /** Learning-rate cuts tolerated after non-finite losses. */
   readonly maxNanRetries?: number;
-  /** Re-seed components that no cell picks, from the most crowded one (unsupervised; first half of training). */
+  /** Re-seed components that no cell picks, from the most crowded one (unsupervised; first 80 % of training). */
   readonly reviveComponents?: boolean;
   /** Split each step over two threads (wasm in Node has no threads of its own). */
   readonly twoCores?: boolean;
+  /** Unsupervised: after this many epochs, place the components on a k-means of the latent means (0: never). */
+  readonly componentInitEpochs?: number;
 }
 
 export const DEFAULTS = {
@@ -62,6 +66,7 @@ export const DEFAULTS = {
   dirichletAlpha: 1,
   yEpsilon: 1e-3,
   learnedWPrior: false,
+  classifyWithMean: true,
   schedule: { kind: 'staircase', rates: THESIS_RATES, epochs: 70 } as Schedule,
   batchSize: 128,
   weightDecay: 1e-4,
@@ -72,6 +77,7 @@ export const DEFAULTS = {
   maxNanRetries: 3,
   reviveComponents: true,
   twoCores: false,
+  componentInitEpochs: 0,
 };
 
 export interface ConditionMeta {
@@ -268,7 +274,7 @@ export class CgmvaeModel {
       const c = conditionOneHot({ conditionCodes, conditionSizes: this.config.conditionSizes }, components.map((_, i) => i));
       const lib = tf.fill([n], options.libSize ?? this.meta.libraryMedian) as tf.Tensor1D;
       const wp = this.module.wPrior(c, EVAL);
-      const w = wp ? reparameterise(wp.mu, wp.logvar, seed) : (tf.randomNormal([n, nw], 0, 1, 'float32', seed) as tf.Tensor2D);
+      const w = wp ? reparameterise(wp.mu, wp.logvar, seed) : seededNormal([n, nw], seed);
       const prior = this.module.componentPriors(w, c, EVAL);
       const pick = tf.oneHot(tf.tensor1d(components, 'int32'), k).expandDims(2); // [n, K, 1]
       const mu = tf.sum(tf.mul(prior.mu, pick), 1) as tf.Tensor2D;
@@ -357,6 +363,7 @@ export async function fitModel(inputs: ModelInputs, config: FitConfig, callbacks
     dirichletAlpha: c.dirichletAlpha,
     yEpsilon: c.yEpsilon,
     learnedWPrior: c.learnedWPrior,
+    classifyWithMean: c.classifyWithMean,
     conditionSizes: conditions.map((cond) => cond.categories.length),
   };
   // nb decodes samples at the median library size; a model without cells keeps 1.
@@ -374,6 +381,7 @@ export async function fitModel(inputs: ModelInputs, config: FitConfig, callbacks
     maxNanRetries: c.maxNanRetries,
     reviveComponents: c.reviveComponents,
     twoCores: c.twoCores,
+    componentInitEpochs: c.componentInitEpochs,
   };
   try {
     const { onEpoch } = callbacks;

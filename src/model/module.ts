@@ -6,7 +6,7 @@
  * reparameterised with one sample.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Mlp, ParamStore, softClip, type ForwardContext } from './layers.js';
+import { Mlp, ParamStore, softClip, softClipInverse, type ForwardContext } from './layers.js';
 import { Rng } from '../random.js';
 import { digamma, lgamma, lgammaNumber } from './special.js';
 
@@ -31,6 +31,8 @@ export interface ModuleConfig {
   readonly yEpsilon: number;
   /** p(w|c) from a network of c instead of N(0, I); off by default (it lets conditions separate in w). */
   readonly learnedWPrior: boolean;
+  /** Train q(y|·,c) and q(d|·,c) on μ_z instead of a z sample (the thesis' classify_with_mu), as prediction reads them. */
+  readonly classifyWithMean: boolean;
   /** Number of categories of each condition covariate (one-hot each, concatenated). */
   readonly conditionSizes: readonly number[];
 }
@@ -205,9 +207,10 @@ export class CgmvaeModule {
     const wp = this.wPrior(batch.c, ctx);
     const wTerm = wp ? gaussianKl(enc.muW, enc.logvarW, wp.mu, wp.logvar) : standardNormalKl(enc.muW, enc.logvarW);
 
-    const qy = tf.add(tf.mul(tf.softmax(this.clusterLogits(z, batch.c, ctx)), 1 - eps), eps / k) as tf.Tensor2D;
+    const zy = this.config.classifyWithMean ? enc.muZ : z;
+    const qy = tf.add(tf.mul(tf.softmax(this.clusterLogits(zy, batch.c, ctx)), 1 - eps), eps / k) as tf.Tensor2D;
     const logQy = tf.log(qy);
-    const alphaQ = this.dirichletConcentration(z, batch.c, ctx);
+    const alphaQ = this.dirichletConcentration(zy, batch.c, ctx);
     const expectedLogD = tf.sub(digamma(alphaQ), digamma(tf.sum(alphaQ, 1, true))); // E_q(d) log d_k = ψ(α_k) − ψ(α_0)
 
     // Component weights: q(y) for unlabelled cells, the one-hot label for labelled ones.
@@ -223,6 +226,32 @@ export class CgmvaeModule {
     const yTerm = tf.sub(entropyPart, tf.sum(tf.mul(weights, expectedLogD), 1));
     const dTerm = dirichletKl(alphaQ, alpha, expectedLogD);
     return { reconstruction, z: zTerm, w: wTerm, y: yTerm, d: dTerm, clusterProbs: qy } as LossTerms;
+  }
+
+  /**
+   * Put component k's prior p(z|w,y=k,c) at `centroids[k]` with diagonal variance `variances[k]`
+   * (both [K x nz], row-major; values beyond the soft clips land just inside them), independent of
+   * w and c at first: the head's kernel is zeroed. Returns the variables it re-initialised.
+   */
+  placeComponents(centroids: ArrayLike<number>, variances: ArrayLike<number>): tf.Variable[] {
+    const { nComponents: k, nz } = this.config;
+    const bias = new Float32Array(2 * k * nz);
+    for (let m = 0; m < k; m++) {
+      for (let j = 0; j < nz; j++) {
+        bias[m * 2 * nz + j] = softClipInverse(centroids[m * nz + j]!, ...MEAN_CLIP);
+        bias[m * 2 * nz + nz + j] = softClipInverse(Math.log(variances[m * nz + j]!), ...LOGVAR_CLIP);
+      }
+    }
+    tf.tidy(() => {
+      this.pz.head.W.assign(tf.zerosLike(this.pz.head.W));
+      this.pz.head.b.assign(tf.tensor1d(bias));
+      // q(y|z,c) and q(d|z,c) start uniform again: saturated old logits would leave the new components no gradient.
+      for (const head of [this.qy.head, this.qd.head]) {
+        head.W.assign(tf.zerosLike(head.W));
+        head.b.assign(tf.zerosLike(head.b));
+      }
+    });
+    return [this.pz.head, this.qy.head, this.qd.head].flatMap((head) => [head.W, head.b]);
   }
 
   /**
@@ -271,9 +300,14 @@ function validateConfig(c: ModuleConfig): void {
   if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error('dropout must be in [0, 1)');
 }
 
+/** Standard normal noise from a uint32 seed; tfjs takes a Gaussian seed of 0 for "unseeded" (Math.random), so it is shifted by one. */
+export function seededNormal(shape: [number, number], seed: number): tf.Tensor2D {
+  return tf.randomNormal(shape, 0, 1, 'float32', seed + 1) as tf.Tensor2D;
+}
+
 /** μ + σ ε with a seeded standard normal ε. */
 export function reparameterise(mu: tf.Tensor2D, logvar: tf.Tensor2D, seed: number): tf.Tensor2D {
-  return tf.add(mu, tf.mul(tf.exp(tf.mul(logvar, 0.5)), tf.randomNormal(mu.shape, 0, 1, 'float32', seed))) as tf.Tensor2D;
+  return tf.add(mu, tf.mul(tf.exp(tf.mul(logvar, 0.5)), seededNormal(mu.shape, seed))) as tf.Tensor2D;
 }
 
 /** KL(N(μ1, e^lv1) ‖ N(μ2, e^lv2)) summed over the last axis (broadcasting). */

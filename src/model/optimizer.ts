@@ -48,6 +48,16 @@ export class AdamW {
     });
   }
 
+  /** Forget the moment estimates of `variables` (after they are re-initialised, old moments would mis-scale their steps). */
+  resetState(variables: readonly tf.Variable[]): void {
+    tf.tidy(() => {
+      for (const p of variables) {
+        this.m.get(p)?.assign(tf.zerosLike(p));
+        this.v.get(p)?.assign(tf.zerosLike(p));
+      }
+    });
+  }
+
   /** The optimizer's own state variables and step count (for snapshots). */
   stateVariables(): tf.Variable[] {
     return [...this.m.values(), ...this.v.values()];

@@ -11,12 +11,16 @@ import { AdamW, Snapshot } from './optimizer.js';
 import { GradientWorker } from './parallel.js';
 import type { BackendName } from './backend.js';
 import { Rng } from '../random.js';
+import { kMeans, nearestCentroid } from './kmeans.js';
 
 export type Schedule =
   /** `rates` in equal steps over `epochs` (the thesis' staircase); a step takes the extra epoch when they do not divide. */
   | { readonly kind: 'staircase'; readonly rates: readonly number[]; readonly epochs: number }
   | { readonly kind: 'constant'; readonly rate: number; readonly epochs: number }
   | { readonly kind: 'warmup'; readonly rate: number; readonly warmupEpochs: number; readonly epochs: number };
+
+/** Factors of the step decay: the full rate, then 0.3 once the components are placed (a constant rate keeps moving between partitions). */
+export const STEP_DECAY = [1, 0.3] as const;
 
 /** The thesis' staircase. */
 export const THESIS_RATES = [1e-5, 1e-4, 1e-3, 1e-3, 1e-3, 1e-4, 1e-5] as const;
@@ -53,7 +57,81 @@ export interface TrainingOptions {
   readonly reviveComponents: boolean;
   /** Split each step over this thread and a worker thread (see parallel.ts). */
   readonly twoCores: boolean;
+  /** Unsupervised: after this many epochs, place the components on a k-means of μ_z (0: never). */
+  readonly componentInitEpochs: number;
 }
+
+/** Steps trained on the placement's labels (at least one epoch): q(y) and q(d) restart from uniform, and a small dataset has few steps per epoch. */
+const ANCHOR_STEPS = 60;
+
+/** k-means for the component placement sees at most this many cells. */
+const COMPONENT_INIT_CELLS = 20_000;
+
+/** μ_z and σ²_z of q(z|x,c) (evaluation mode) for `rows`, row-major. */
+function latentMoments(module: CgmvaeModule, data: PreparedData, rows: Int32Array): { mean: Float32Array; variance: Float32Array } {
+  const nz = module.config.nz;
+  const mean = new Float32Array(rows.length * nz);
+  const variance = new Float32Array(rows.length * nz);
+  let offset = 0;
+  for (const part of splitBatches(rows, 1024)) {
+    const batch = makeBatch(data, part, false);
+    const [mu, v] = tf.tidy(() => {
+      const enc = module.encode(batch, { training: false, seed: 0, bnUpdates: [] });
+      return [enc.muZ, tf.exp(enc.logvarZ)];
+    });
+    mean.set(mu.dataSync(), offset);
+    variance.set(v.dataSync(), offset);
+    offset += mu.size;
+    tf.dispose([mu, v]);
+    disposeBatch(batch);
+  }
+  return { mean, variance };
+}
+
+/**
+ * Place the K components on the k-means clusters of the cells' latent means, each with the mean and
+ * variance of z over its cells (the spread of μ_z plus the mean σ²_z: the law of total variance);
+ * returns each cell's cluster (−1 for rows not in `rows`), which the next epoch trains q(y) and q(d) towards.
+ */
+function placeComponentsByKMeans(module: CgmvaeModule, optimizer: AdamW, data: PreparedData, rows: Int32Array, rng: Rng): { labels: Int32Array; sizes: Int32Array } {
+  const { nz, nComponents: k } = module.config;
+  const latent = latentMoments(module, data, rows);
+  let sample = latent.mean;
+  if (rows.length > COMPONENT_INIT_CELLS) {
+    const picked = rng.shuffle(Int32Array.from({ length: rows.length }, (_, i) => i)).subarray(0, COMPONENT_INIT_CELLS);
+    sample = new Float32Array(picked.length * nz);
+    picked.forEach((r, i) => sample.set(latent.mean.subarray(r * nz, (r + 1) * nz), i * nz));
+  }
+  const { centroids } = kMeans(sample, nz, k, { seed: rng.int() });
+  const labels = new Int32Array(data.nCells).fill(-1);
+  const sizes = new Int32Array(k);
+  const sum = new Float64Array(k * nz);
+  const sumSq = new Float64Array(k * nz);
+  rows.forEach((row, i) => {
+    const m = nearestCentroid(latent.mean, i, centroids, nz, k);
+    labels[row] = m;
+    sizes[m]++;
+    for (let j = 0; j < nz; j++) {
+      const mu = latent.mean[i * nz + j]!;
+      sum[m * nz + j] += mu;
+      sumSq[m * nz + j] += mu * mu + latent.variance[i * nz + j]!;
+    }
+  });
+  const means = new Float64Array(k * nz);
+  const variances = new Float64Array(k * nz).fill(1);
+  for (let m = 0; m < k; m++) {
+    for (let j = 0; j < nz; j++) {
+      // A cluster that no cell joins keeps its centroid and a unit variance.
+      means[m * nz + j] = sizes[m]! > 0 ? sum[m * nz + j]! / sizes[m]! : centroids[m * nz + j]!;
+      if (sizes[m]! > 0) variances[m * nz + j] = sumSq[m * nz + j]! / sizes[m]! - means[m * nz + j]! ** 2;
+    }
+  }
+  optimizer.resetState(module.placeComponents(means, variances));
+  return { labels, sizes };
+}
+
+/** Components are revived during this fraction of the epochs (through the placement's settling, not the last epochs). */
+const REVIVE_UNTIL = 0.8;
 
 /** A component used by less than this share of an even split counts as unused. */
 export const DEAD_COMPONENT_SHARE = 0.05;
@@ -80,7 +158,7 @@ export interface EpochReport {
   readonly validation: TermValues | null;
   /** Share of the epoch's cells whose most probable component is k. */
   readonly clusterUsage: number[];
-  /** Components re-seeded after this epoch (unsupervised, first half of training). */
+  /** Components re-seeded after this epoch (unsupervised, first 80 % of training). */
   readonly revived: number[];
   readonly seconds: number;
   readonly steps: number;
@@ -167,12 +245,16 @@ export async function train(module: CgmvaeModule, data: PreparedData, options: T
   let lrScale = 1;
   let nanRollbacks = 0;
   let stoppedEarly = false;
+  // After a k-means placement, training follows its labels for ANCHOR_STEPS steps (whole epochs), so that q(y|z) and q(d|z) learn the moved components.
+  let anchor: PreparedData | null = null;
+  let anchorStepsLeft = 0;
 
   try {
     for (let epoch = 0; epoch < totalEpochs; ) {
       const epochStart = performance.now();
       const lr = learningRate(options.schedule, epoch) * lrScale;
-      const batches = epochBatches(rng, labelled, unlabelled, options.batchSize);
+      const epochData = anchor ?? data;
+      const batches = anchor ? epochBatches(rng, trainRows, new Int32Array(0), options.batchSize) : epochBatches(rng, labelled, unlabelled, options.batchSize);
       let accumulated: tf.Tensor1D = tf.zeros([TERM_NAMES.length + module.config.nComponents]);
       let cells = 0;
       for (const rows of batches) {
@@ -182,9 +264,9 @@ export async function train(module: CgmvaeModule, data: PreparedData, options: T
         }
         const seed = rng.int();
         let sums: tf.Tensor1D;
-        if (worker && rows.length >= 4) sums = await twoCoreStep(module, optimizer, worker, data, rows, seed, lr);
+        if (worker && !anchor && rows.length >= 4) sums = await twoCoreStep(module, optimizer, worker, data, rows, seed, lr);
         else {
-          const batch = makeBatch(data, rows, true);
+          const batch = makeBatch(epochData, rows, true);
           sums = trainStep(module, optimizer, batch, seed, lr);
           disposeBatch(batch);
         }
@@ -210,8 +292,20 @@ export async function train(module: CgmvaeModule, data: PreparedData, options: T
         callbacks.log?.(`scgmdvae: non-finite loss at epoch ${epoch}; rolled back, learning rate x${lrScale}`);
         continue;
       }
+      anchorStepsLeft -= batches.length;
+      if (anchorStepsLeft <= 0) anchor = null;
+      if (options.componentInitEpochs > 0 && epoch + 1 === options.componentInitEpochs && !data.labelCodes) {
+        const placed = placeComponentsByKMeans(module, optimizer, data, trainRows, rng);
+        anchor = { ...data, labelCodes: placed.labels };
+        anchorStepsLeft = ANCHOR_STEPS;
+        callbacks.log?.(`scgmdvae: epoch ${epoch}: components placed on a k-means of the latent means (sizes ${placed.sizes.join(', ')})`);
+        // Validation losses from before the placement are not comparable.
+        best?.snapshot.dispose();
+        best = null;
+        sinceBest = 0;
+      }
       const usage = Array.from(epochSums.subarray(TERM_NAMES.length), (v) => v / cells);
-      const revived = options.reviveComponents && !data.labelCodes && epoch < totalEpochs / 2 ? reviveComponents(module, usage, rng) : [];
+      const revived = options.reviveComponents && !data.labelCodes && epoch < totalEpochs * REVIVE_UNTIL ? reviveComponents(module, usage, rng) : [];
       if (revived.length) callbacks.log?.(`scgmdvae: epoch ${epoch}: re-seeded unused components ${revived.join(', ')}`);
       lastGood.dispose();
       lastGood = Snapshot.take(snapshotVars, optimizer.stepCount);

@@ -14,7 +14,7 @@ import { selectColumns } from '../io/sparse.js';
 import type { AnnData, Column, DenseMatrix } from '../io/types.js';
 import { rankGenesGroups } from '../markers/wilcoxon.js';
 import { fitModel, pickBackend, type FitConfig, type ModelInputs, type Schedule } from '../model/index.js';
-import { THESIS_RATES } from '../model/index.js';
+import { STEP_DECAY, THESIS_RATES } from '../model/index.js';
 import { packageVersion } from '../paths.js';
 import { categoryColors } from '../plot/palette.js';
 import { lossPng } from '../plot/loss.js';
@@ -80,9 +80,24 @@ async function checksum(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** The thesis' staircase stretched over `epochs`, or a constant / warm-up schedule. */
-function scheduleOf(params: PipelineParams): Schedule {
+/** Parameters with the training length settled for the cells kept. */
+type FitParams = PipelineParams & { epochs: number; component_init_epochs: number };
+
+/** Cell passes that `epochs: null` aims for (a small file needs more epochs for the same number of steps). */
+const AUTO_CELL_PASSES = 55_000;
+const AUTO_EPOCHS: [number, number] = [20, 400];
+
+/** Fill in the epochs and the component placement for `nCells` training cells where the parameters leave them to us. */
+export function settleTrainingLength(params: PipelineParams, nCells: number): FitParams {
+  const epochs = params.epochs ?? Math.min(AUTO_EPOCHS[1], Math.max(AUTO_EPOCHS[0], Math.round(AUTO_CELL_PASSES / Math.max(1, nCells))));
+  return { ...params, epochs, component_init_epochs: params.component_init_epochs ?? Math.floor(epochs / 2) };
+}
+
+/** A step decay or the thesis' staircase stretched over `epochs`, or a constant / warm-up schedule. */
+function scheduleOf(params: FitParams): Schedule {
   switch (params.schedule) {
+    case 'step_decay':
+      return { kind: 'staircase', rates: STEP_DECAY.map((f) => f * params.learning_rate), epochs: params.epochs };
     case 'staircase':
       return { kind: 'staircase', rates: THESIS_RATES.map((r) => (r * params.learning_rate) / 1e-3), epochs: params.epochs };
     case 'constant':
@@ -120,7 +135,7 @@ function modelInputs(data: AnnData, highlyVariable: Int32Array, params: Pipeline
   };
 }
 
-function fitConfig(params: PipelineParams, nComponents: number): FitConfig {
+function fitConfig(params: FitParams, nComponents: number): FitConfig {
   return {
     nComponents,
     nz: params.latent_dim,
@@ -129,6 +144,7 @@ function fitConfig(params: PipelineParams, nComponents: number): FitConfig {
     likelihood: params.likelihood,
     dirichletAlpha: params.dirichlet_alpha,
     schedule: scheduleOf(params),
+    componentInitEpochs: params.component_init_epochs,
     batchSize: params.batch_size,
     seed: params.seed,
   };
@@ -162,7 +178,7 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
   const started = performance.now();
   const given = resolveParams(job.params);
   // Genes that differ only between conditions would otherwise dominate the selection (CellBench: ARI 0.44 -> 1.0).
-  const params: PipelineParams = { ...given, batch_key: given.batch_key ?? given.condition_keys[0] ?? null };
+  let params: PipelineParams = { ...given, batch_key: given.batch_key ?? given.condition_keys[0] ?? null };
   const { signal } = options;
   const progress = new ProgressTracker(options.onProgress);
   const clock = new StageClock();
@@ -201,7 +217,9 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
   const inputs = modelInputs(pre.data, highlyVariable, params, conditions, label);
   const nComponents = label ? label.categories.length : params.n_clusters;
   if (label && label.categories.length !== params.n_clusters) warnings.push(`n_clusters set to the ${nComponents} categories of label_key "${label.name}"`);
-  const config = fitConfig(params, nComponents);
+  const fitParams = settleTrainingLength(params, kept.length);
+  params = fitParams;
+  const config = fitConfig(fitParams, nComponents);
   const totalEpochs = config.schedule!.epochs;
   const { model, training } = await fitModel(inputs, config, {
     signal,

@@ -27,8 +27,9 @@ export interface PipelineParams {
   condition_keys: string[];
   label_key: string | null;
   dirichlet_alpha: number;
-  epochs: number;
-  schedule: 'staircase' | 'constant' | 'warmup';
+  epochs: number | null;
+  schedule: 'step_decay' | 'staircase' | 'constant' | 'warmup';
+  component_init_epochs: number | null;
   learning_rate: number;
   batch_size: number;
   seed: number;

@@ -33,9 +33,9 @@ test('negative binomial NLL by hand', () => {
 const softplus = (v: number) => Math.log1p(Math.exp(v));
 const softClip = (v: number, lo: number, hi: number) => lo + softplus(v - lo) - softplus(v - hi);
 
-function tinyModule(likelihood: ModuleConfig['likelihood']): CgmvaeModule {
+function tinyModule(likelihood: ModuleConfig['likelihood'], classifyWithMean = false): CgmvaeModule {
   return new CgmvaeModule(
-    { nInput: 3, nComponents: 2, nz: 2, nw: 1, hidden: [4], latentHidden: [4], dropout: 0, likelihood, dirichletAlpha: 0.8, yEpsilon: 0.01, learnedWPrior: false, conditionSizes: [2] },
+    { nInput: 3, nComponents: 2, nz: 2, nw: 1, hidden: [4], latentHidden: [4], dropout: 0, likelihood, dirichletAlpha: 0.8, yEpsilon: 0.01, learnedWPrior: false, classifyWithMean, conditionSizes: [2] },
     7,
   );
 }
@@ -63,8 +63,9 @@ function handTerms(module: CgmvaeModule, batch: Batch, ctx: ForwardContext, labe
     const prior = module.componentPriors(w, batch.c, ctx);
     const pmu = prior.mu.arraySync();
     const plv = prior.logvar.arraySync();
-    const logits = rows(module.clusterLogits(z, batch.c, ctx));
-    const alphaQ = rows(module.dirichletConcentration(z, batch.c, ctx));
+    const zy = module.config.classifyWithMean ? enc.muZ : z;
+    const logits = rows(module.clusterLogits(zy, batch.c, ctx));
+    const alphaQ = rows(module.dirichletConcentration(zy, batch.c, ctx));
     const [mz, lz, mw, lw] = [rows(enc.muZ), rows(enc.logvarZ), rows(enc.muW), rows(enc.logvarW)];
     const x = rows(batch.x);
     const psi = (v: number) => { const h = 1e-5; return (lgammaNumber(v + h) - lgammaNumber(v - h)) / (2 * h); };
@@ -88,9 +89,9 @@ function handTerms(module: CgmvaeModule, batch: Batch, ctx: ForwardContext, labe
   });
 }
 
-for (const labelled of [false, true]) {
-  test(`module loss terms match a hand computation (${labelled ? 'semi-supervised batch' : 'unsupervised'})`, () => {
-    const module = tinyModule('mse');
+for (const [labelled, withMean] of [[false, false], [true, false], [false, true]]) {
+  test(`module loss terms match a hand computation (${labelled ? 'semi-supervised batch' : 'unsupervised'}, q(y) from ${withMean ? 'μ_z' : 'a z sample'})`, () => {
+    const module = tinyModule('mse', withMean);
     const batch = tinyBatch(labelled);
     const ctx: ForwardContext = { training: false, seed: 123, bnUpdates: [] };
     const want = handTerms(module, batch, ctx, labelled ? [0, -1, 1] : null);
@@ -122,4 +123,15 @@ test('reconstruction likelihoods by hand (gaussian, bernoulli, nb)', () => {
   const wantNb = -x[0].reduce((s, v, j) => s + lgammaNumber(v + theta) - lgammaNumber(theta) - lgammaNumber(v + 1) + theta * Math.log(theta / (theta + mu[j])) + v * Math.log(mu[j] / (theta + mu[j])), 0);
   close(scalarOf(() => nb.reconstructionLoss(tf.tensor2d(x), tf.tensor2d(raw), tf.tensor1d([lib]))), wantNb, 1e-4, 'nb');
   for (const m of [g, b, nb]) m.dispose();
+});
+
+test('the reparameterisation noise is fixed by its seed, seed 0 included (tfjs takes a Gaussian seed of 0 for none)', () => {
+  const [mu, lv] = [tf.zeros([4, 3]) as tf.Tensor2D, tf.zeros([4, 3]) as tf.Tensor2D];
+  for (const seed of [0, 1, 0xffffffff]) {
+    const a = reparameterise(mu, lv, seed);
+    const b = reparameterise(mu, lv, seed);
+    assert.deepEqual(a.arraySync(), b.arraySync(), `seed ${seed}`);
+    tf.dispose([a, b]);
+  }
+  tf.dispose([mu, lv]);
 });

@@ -41,7 +41,7 @@ test('the per-epoch callback sees every loss term and the learning rate of the s
 });
 
 test('splitting a component copies the donor and shares its probability', () => {
-  const module = new CgmvaeModule({ nInput: 3, nComponents: 3, nz: 2, nw: 1, hidden: [4], latentHidden: [4], dropout: 0, likelihood: 'mse', dirichletAlpha: 1, yEpsilon: 0, learnedWPrior: false, conditionSizes: [] }, 1);
+  const module = new CgmvaeModule({ nInput: 3, nComponents: 3, nz: 2, nw: 1, hidden: [4], latentHidden: [4], dropout: 0, likelihood: 'mse', dirichletAlpha: 1, yEpsilon: 0, learnedWPrior: false, classifyWithMean: false, conditionSizes: [] }, 1);
   const ctx = { training: false, seed: 0, bnUpdates: [] };
   const z = tf.tensor2d([[0.3, -0.2], [1, 2]]);
   const before = tf.tidy(() => tf.softmax(module.clusterLogits(z, null, ctx)).arraySync() as number[][]);
@@ -63,4 +63,28 @@ test('two-core training (worker thread) trains and releases its tensors', async 
   assert.ok(training.history.every((h) => Number.isFinite(h.train.total)));
   model.dispose();
   assert.equal(tf.memory().numTensors, before);
+});
+
+test('placing components puts each prior mean and variance where asked, independent of w', () => {
+  const module = new CgmvaeModule({ nInput: 3, nComponents: 2, nz: 2, nw: 2, hidden: [4], latentHidden: [4], dropout: 0, likelihood: 'mse', dirichletAlpha: 1, yEpsilon: 0, learnedWPrior: false, classifyWithMean: false, conditionSizes: [] }, 1);
+  module.placeComponents([1, -2, 0.5, 3], [0.25, 1, 4, 0.01]);
+  const w = tf.tensor2d([[0, 0], [3, -1]]);
+  const prior = module.componentPriors(w, null, { training: false, seed: 0, bnUpdates: [] });
+  const [mu, logvar] = [prior.mu.arraySync(), prior.logvar.arraySync()];
+  for (const row of [0, 1]) {
+    mu[row].flat().forEach((v, i) => assert.ok(Math.abs(v - [1, -2, 0.5, 3][i]!) < 1e-5, `mean ${v}`));
+    // log 4 lies beyond the clip at 1: it lands just inside.
+    logvar[row].flat().forEach((v, i) => assert.ok(Math.abs(v - Math.min(1 - 1e-3, Math.log([0.25, 1, 4, 0.01][i]!))) < 1e-5, `logvar ${v}`));
+  }
+  tf.dispose([w, prior.mu, prior.logvar]);
+  module.dispose();
+});
+
+test('a k-means placement is logged, trains on its labels, and keeps the loss finite', async () => {
+  const logs: string[] = [];
+  const { model, training } = await fitModel(inputs, { ...tiny, componentInitEpochs: 2, schedule: { kind: 'constant', rate: 1e-3, epochs: 4 } }, { log: (m) => void logs.push(m) });
+  assert.ok(logs.some((m) => /epoch 1: components placed on a k-means of the latent means \(sizes \d+, \d+\)/.test(m)), logs.join('\n'));
+  assert.equal(training.history.length, 4);
+  for (const h of training.history) assert.ok(Number.isFinite(h.train.total));
+  model.dispose();
 });

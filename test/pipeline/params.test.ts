@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ParamsError, pipelineParamsSchema, resolveParams, type PipelineParams } from '../../src/pipeline/params.js';
+import { settleTrainingLength } from '../../src/pipeline/index.js';
 
 /** Every key of the TypeScript type, checked both ways at compile time, and against the schema at run time. */
 const PARAM_KEYS = [
   'layer', 'genome', 'min_genes', 'max_genes', 'min_counts', 'max_counts', 'max_pct_mito', 'min_cells', 'target_sum', 'flavor', 'n_top_genes', 'batch_key',
-  'n_clusters', 'latent_dim', 'w_dim', 'hidden', 'likelihood', 'scale', 'condition_keys', 'label_key', 'dirichlet_alpha', 'epochs', 'schedule', 'learning_rate',
+  'n_clusters', 'latent_dim', 'w_dim', 'hidden', 'likelihood', 'scale', 'condition_keys', 'label_key', 'dirichlet_alpha', 'epochs', 'schedule', 'component_init_epochs', 'learning_rate',
   'batch_size', 'seed', 'n_neighbors', 'min_dist', 'spread', 'markers_n',
 ] as const satisfies readonly (keyof PipelineParams)[];
 type Missing = Exclude<keyof PipelineParams, (typeof PARAM_KEYS)[number]>;
@@ -48,5 +49,15 @@ describe('pipeline parameters', () => {
     });
     assert.throws(() => resolveParams([]), /must be a JSON object/);
     assert.throws(() => resolveParams({ target_sum: 'mean' }), /target_sum/);
+  });
+
+  it('settles the training length by the number of cells where left null, and keeps what is given', () => {
+    const auto = resolveParams({});
+    assert.equal(auto.epochs, null);
+    assert.equal(auto.component_init_epochs, null);
+    assert.deepEqual([499, 2638, 100_000, 50].map((n) => settleTrainingLength(auto, n).epochs), [110, 21, 20, 400]);
+    assert.equal(settleTrainingLength(auto, 499).component_init_epochs, 55);
+    const given = settleTrainingLength(resolveParams({ epochs: 7, component_init_epochs: 0 }), 499);
+    assert.deepEqual([given.epochs, given.component_init_epochs], [7, 0]);
   });
 });
