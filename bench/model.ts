@@ -79,7 +79,7 @@ async function blobsItem() {
   const conditionNames = ['c0', 'c1'];
   const inputs: ModelInputs = { x: blobs.x, conditions: [{ name: 'condition', categories: conditionNames, codes: blobs.conditions }] };
   const dims = blobs.x.nCols;
-  const base: FitConfig = { nComponents: 5, nz: 2, nw: 2, hidden: [64, 64], latentHidden: [32], dropout: 0.1, batchSize: 128, validationFraction: 0, schedule: { kind: 'constant', rate: 5e-3, epochs: 40 } };
+  const base: FitConfig = { nComponents: 5, nz: 2, nw: 2, hidden: [64, 64], latentHidden: [32], dropout: 0.1, batchSize: 128, validationFraction: 0, schedule: { kind: 'constant', rate: 5e-3, epochs: 40 }, componentInitEpochs: 20 };
   const runs = [];
   for (const runSeed of [seed, seed + 1, seed + 2]) {
     const { model, training, prediction, seconds } = await fitAndPredict(inputs, { ...base, seed: runSeed });
