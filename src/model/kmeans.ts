@@ -15,7 +15,6 @@ export interface KMeansResult {
   /** [k x d] centroids. */
   readonly centroids: Float64Array;
   readonly labels: Int32Array;
-  readonly sizes: Int32Array;
   /** Sum of squared distances to the assigned centroids. */
   readonly inertia: number;
 }
@@ -98,14 +97,11 @@ export function kMeans(x: Float32Array, d: number, k: number, options: KMeansOpt
   const n = x.length / d;
   if (!Number.isInteger(n) || n < k || k < 1) throw new Error(`k-means needs at least k = ${k} rows of ${d} values, got ${x.length} values`);
   const rng = new Rng(options.seed ?? 0);
-  let best: { centroids: Float64Array; labels: Int32Array; inertia: number } | null = null;
+  let best: KMeansResult | null = null;
   for (let r = 0; r < (options.restarts ?? 10); r++) {
     const centroids = seedCentroids(x, n, d, k, rng);
     const { labels, inertia } = lloyd(x, n, d, k, centroids, options.maxIterations ?? 100);
     if (!best || inertia < best.inertia) best = { centroids, labels, inertia };
   }
-  const { centroids, labels, inertia } = best!;
-  const sizes = new Int32Array(k);
-  for (const m of labels) sizes[m]++;
-  return { centroids, labels, sizes, inertia };
+  return best!;
 }
