@@ -134,6 +134,27 @@ export function disposeBatch(batch: Batch): void {
   for (const t of [batch.x, batch.c, batch.y, batch.labelled, batch.libSize]) t?.dispose();
 }
 
+/** Cells per batch when only evaluating (no gradients to hold). */
+export const EVAL_BATCH = 1024;
+
+/** Run `f` on each batch of `rows` (labels hidden) and concatenate its `width` outputs per row, in `rows` order. */
+export function mapRowBatches(data: PreparedData, rows: Int32Array, width: number, f: (batch: Batch) => tf.Tensor): Float32Array {
+  const out = new Float32Array(rows.length * width);
+  let offset = 0;
+  for (const part of splitBatches(rows, EVAL_BATCH)) {
+    const batch = makeBatch(data, part, false);
+    try {
+      const t = tf.tidy(() => f(batch));
+      out.set(t.dataSync(), offset);
+      t.dispose();
+    } finally {
+      disposeBatch(batch);
+    }
+    offset += part.length * width;
+  }
+  return out;
+}
+
 /** Split `indices` into ceil(n / size) batches of near-equal size (no tiny last batch for batch-norm). */
 export function splitBatches(indices: Int32Array, size: number): Int32Array[] {
   const n = indices.length;

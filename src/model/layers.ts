@@ -44,6 +44,9 @@ export interface ForwardContext {
   readonly bnUpdates: { variable: tf.Variable; value: tf.Tensor }[];
 }
 
+/** Evaluation mode: no dropout, batch-norm moving statistics. */
+export const EVAL_CONTEXT: ForwardContext = { training: false, seed: 0, bnUpdates: [] };
+
 export class Dense {
   readonly W: tf.Variable;
   readonly b: tf.Variable;

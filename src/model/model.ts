@@ -6,8 +6,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectColumns as selectCsrColumns } from '../io/sparse.js';
-import { conditionOneHot, disposeBatch, isCsr, makeBatch, rowSums, splitBatches, type MatrixInput, type ModelInputs, type PreparedData } from './data.js';
-import type { ForwardContext } from './layers.js';
+import { conditionOneHot, disposeBatch, EVAL_BATCH, isCsr, makeBatch, mapRowBatches, rowSums, splitBatches, type MatrixInput, type ModelInputs, type PreparedData } from './data.js';
+import { EVAL_CONTEXT as EVAL } from './layers.js';
 import { CgmvaeModule, reparameterise, seededNormal, type Likelihood, type ModuleConfig } from './module.js';
 import { Rng } from '../random.js';
 import { median } from '../stats.js';
@@ -15,7 +15,6 @@ import { THESIS_RATES, train, type EpochReport, type Schedule, type TrainCallbac
 
 export const MODEL_FORMAT = 'scgmdvae-model';
 export const MODEL_FORMAT_VERSION = 1;
-const PREDICT_BATCH = 1024;
 
 /** Everything fitModel accepts; only nComponents is required (defaults in DEFAULTS). */
 export interface FitConfig {
@@ -127,8 +126,6 @@ export interface FitResult {
   readonly training: TrainingResult;
 }
 
-const EVAL: ForwardContext = { training: false, seed: 0, bnUpdates: [] };
-
 export class CgmvaeModel {
   constructor(readonly module: CgmvaeModule, readonly meta: ModelMeta) {}
 
@@ -182,25 +179,10 @@ export class CgmvaeModel {
     return { data, alignment, unknownCategories };
   }
 
-  /** Run `f` on each batch (eval mode) and concatenate its row outputs. */
-  private mapBatches(data: PreparedData, width: number, f: (batch: ReturnType<typeof makeBatch>) => tf.Tensor): Float32Array {
-    const out = new Float32Array(data.nCells * width);
-    const all = Int32Array.from({ length: data.nCells }, (_, i) => i);
-    for (const rows of splitBatches(all, PREDICT_BATCH)) {
-      const batch = makeBatch(data, rows, false);
-      try {
-        out.set(readTensor(tf.tidy(() => f(batch))), rows[0] * width);
-      } finally {
-        disposeBatch(batch);
-      }
-    }
-    return out;
-  }
-
   predict(inputs: ModelInputs): Prediction {
     const { data, alignment, unknownCategories } = this.prepare(inputs);
     const { nComponents: k, nz, nw } = this.config;
-    const joined = this.mapBatches(data, k + nz + nw, (batch) => {
+    const joined = mapRowBatches(data, Int32Array.from({ length: data.nCells }, (_, i) => i), k + nz + nw, (batch) => {
       const enc = this.module.encode(batch, EVAL);
       const probs = tf.softmax(this.module.clusterLogits(enc.muZ, batch.c, EVAL));
       return tf.concat([probs, enc.muZ, enc.muW], 1);
@@ -245,7 +227,7 @@ export class CgmvaeModel {
   private decodeAtMean(encodeData: PreparedData, decodeData: PreparedData = encodeData): Float32Array {
     const out = new Float32Array(encodeData.nCells * this.config.nInput);
     const all = Int32Array.from({ length: encodeData.nCells }, (_, i) => i);
-    for (const rows of splitBatches(all, PREDICT_BATCH)) {
+    for (const rows of splitBatches(all, EVAL_BATCH)) {
       const enc = makeBatch(encodeData, rows, false);
       const dec = decodeData === encodeData ? enc : makeBatch(decodeData, rows, false);
       out.set(readTensor(tf.tidy(() => this.module.decodeMean(this.module.encode(enc, EVAL).muZ, dec.c, EVAL, enc.libSize))), rows[0] * this.config.nInput);

@@ -4,8 +4,8 @@
  * and a NaN/Inf guard that rolls back to the last good weights and lowers the learning rate.
  */
 import * as tf from '@tensorflow/tfjs';
-import { disposeBatch, makeBatch, splitBatches, type PreparedData } from './data.js';
-import type { ForwardContext } from './layers.js';
+import { disposeBatch, makeBatch, mapRowBatches, splitBatches, type PreparedData } from './data.js';
+import { EVAL_CONTEXT, type ForwardContext } from './layers.js';
 import { TERM_NAMES, type Batch, type CgmvaeModule, type TermName } from './module.js';
 import { AdamW, Snapshot } from './optimizer.js';
 import { GradientWorker } from './parallel.js';
@@ -70,20 +70,15 @@ const COMPONENT_INIT_CELLS = 20_000;
 /** μ_z and σ²_z of q(z|x,c) (evaluation mode) for `rows`, row-major. */
 function latentMoments(module: CgmvaeModule, data: PreparedData, rows: Int32Array): { mean: Float32Array; variance: Float32Array } {
   const nz = module.config.nz;
+  const joined = mapRowBatches(data, rows, 2 * nz, (batch) => {
+    const enc = module.encode(batch, EVAL_CONTEXT);
+    return tf.concat([enc.muZ, tf.exp(enc.logvarZ)], 1);
+  });
   const mean = new Float32Array(rows.length * nz);
   const variance = new Float32Array(rows.length * nz);
-  let offset = 0;
-  for (const part of splitBatches(rows, 1024)) {
-    const batch = makeBatch(data, part, false);
-    const [mu, v] = tf.tidy(() => {
-      const enc = module.encode(batch, { training: false, seed: 0, bnUpdates: [] });
-      return [enc.muZ, tf.exp(enc.logvarZ)];
-    });
-    mean.set(mu.dataSync(), offset);
-    variance.set(v.dataSync(), offset);
-    offset += mu.size;
-    tf.dispose([mu, v]);
-    disposeBatch(batch);
+  for (let i = 0; i < rows.length; i++) {
+    mean.set(joined.subarray(2 * i * nz, (2 * i + 1) * nz), i * nz);
+    variance.set(joined.subarray((2 * i + 1) * nz, (2 * i + 2) * nz), i * nz);
   }
   return { mean, variance };
 }
