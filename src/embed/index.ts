@@ -1,2 +1,2 @@
 export { knn, assertFinite, type KnnOptions, type KnnResult } from './knn.js';
-export { umap, fitCurveParams, type UmapOptions } from './umap.js';
+export { umap, neighbourGraph, fitCurveParams, type UmapOptions } from './umap.js';

@@ -10,8 +10,9 @@
  * components of the latents (umap-learn's init="pca") rather than a spectral embedding.
  */
 import type { DenseMatrix } from '../io/types.js';
-import { assertFinite, knn, type KnnResult } from './knn.js';
+import { assertFinite, knn, type KnnOptions, type KnnResult } from './knn.js';
 import { mulberry32 } from '../random.js';
+import type { WeightedGraph } from '../cluster/louvain.js';
 
 export interface UmapOptions {
   /** Neighbourhood size including the cell itself, as in umap-learn; clamped to the number of cells. */
@@ -91,19 +92,13 @@ export function fitCurveParams(minDist: number, spread: number): { a: number; b:
   return { a, b };
 }
 
-/** Symmetric fuzzy graph as an edge list sorted by head: weight of head -> tail. */
-interface FuzzyGraph {
-  readonly head: Int32Array;
-  readonly tail: Int32Array;
-  readonly weight: Float64Array;
-}
 
 /**
  * umap-learn's fuzzy_simplicial_set with local_connectivity 1 and set_op_mix_ratio 1: per cell, rho =
  * distance to the nearest non-identical neighbour and sigma solving sum exp(-(d - rho)/sigma) = log2(k)
  * (k counting the cell itself); then w + w^T - w * w^T.
  */
-function fuzzyGraph(neighbours: KnnResult, nNeighborsWithSelf: number, n: number): FuzzyGraph {
+function fuzzyGraph(neighbours: KnnResult, nNeighborsWithSelf: number, n: number): WeightedGraph {
   const k = nNeighborsWithSelf - 1;
   const stride = neighbours.k;
   const { indices, distances } = neighbours;
@@ -186,8 +181,9 @@ function fuzzyGraph(neighbours: KnnResult, nNeighborsWithSelf: number, n: number
       }
       outWeight[j] = NaN;
     }
+    for (let e = inStart[i]; e < inStart[i + 1]; e++) outWeight[inSource[e]] = NaN;
   }
-  return { head: Int32Array.from(head), tail: Int32Array.from(tail), weight: Float64Array.from(weight) };
+  return { nNodes: n, head: Int32Array.from(head), tail: Int32Array.from(tail), weight: Float64Array.from(weight) };
 }
 
 /** Two leading principal components of the latents, each scaled to [0, 10] as umap-learn scales its init; random where degenerate. */
@@ -264,7 +260,7 @@ interface SamplingSchedule {
 }
 
 /** Drops edges weaker than max / nEpochs (they would never be sampled); the others are sampled every max / w epochs. */
-function samplingSchedule(graph: FuzzyGraph, nEpochs: number): SamplingSchedule {
+function samplingSchedule(graph: WeightedGraph, nEpochs: number): SamplingSchedule {
   let maxWeight = 0;
   for (const w of graph.weight) maxWeight = Math.max(maxWeight, w);
   const keep: number[] = [];
@@ -344,6 +340,18 @@ async function optimizeLayout(
     signal?.throwIfAborted();
   }
 
+}
+
+/**
+ * The fuzzy kNN graph of the rows of `latents` (umap-learn's fuzzy_simplicial_set, scanpy's
+ * connectivities): the graph UMAP lays out, and the one graph clustering partitions.
+ */
+export function neighbourGraph(latents: DenseMatrix, nNeighbors = 15, options: KnnOptions = {}): WeightedGraph {
+  assertFinite(latents, 'neighbourGraph');
+  const n = latents.nRows;
+  if (n <= 1) return { nNodes: n, head: new Int32Array(0), tail: new Int32Array(0), weight: new Float64Array(0) };
+  const withSelf = Math.min(nNeighbors, n);
+  return fuzzyGraph(knn(latents, withSelf - 1, options), withSelf, n);
 }
 
 /** 2-d UMAP embedding (n x 2) of the rows of `latents`; the same seed gives the same coordinates. */

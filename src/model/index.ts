@@ -6,8 +6,8 @@ export { CgmvaeModel, fitModel, selectColumns, seededPermutation, DEFAULTS, MODE
 export type { FitCallbacks, FitConfig, FitResult, Prediction, GeneAlignment, ModelMeta, ConditionMeta } from './model.js';
 export { TERM_NAMES, LIKELIHOODS } from './module.js';
 export type { Likelihood, ModuleConfig, TermName } from './module.js';
-export { STEP_DECAY, THESIS_RATES, learningRate, scheduleEpochs, TrainingDivergedError } from './training.js';
-export type { Schedule, EpochReport, TermValues, TrainCallbacks, TrainingResult } from './training.js';
+export { COMPONENT_PLACEMENTS, STEP_DECAY, THESIS_RATES, learningRate, scheduleEpochs, TrainingDivergedError } from './training.js';
+export type { ComponentPlacement, Schedule, EpochReport, TermValues, TrainCallbacks, TrainingResult } from './training.js';
 export { lgamma, digamma } from './special.js';
 export { thesisBlobs } from './synthetic.js';
 export type { Blobs } from './synthetic.js';

@@ -11,7 +11,7 @@ import { EVAL_CONTEXT as EVAL } from './layers.js';
 import { CgmvaeModule, reparameterise, seededNormal, type Likelihood, type ModuleConfig } from './module.js';
 import { Rng } from '../random.js';
 import { median } from '../stats.js';
-import { THESIS_RATES, train, type EpochReport, type Schedule, type TrainCallbacks, type TrainingOptions, type TrainingResult } from './training.js';
+import { COMPONENT_PLACEMENTS, THESIS_RATES, train, type ComponentPlacement, type EpochReport, type Schedule, type TrainCallbacks, type TrainingOptions, type TrainingResult } from './training.js';
 
 export const MODEL_FORMAT = 'scgmdvae-model';
 export const MODEL_FORMAT_VERSION = 1;
@@ -51,8 +51,10 @@ export interface FitConfig {
   readonly reviveComponents?: boolean;
   /** Split each step over two threads (wasm in Node has no threads of its own). */
   readonly twoCores?: boolean;
-  /** Unsupervised: after this many epochs, place the components on a k-means of the latent means (0: never). */
+  /** Unsupervised: after this many epochs, place the components on a partition of the latent means (0: never). */
   readonly componentInitEpochs?: number;
+  /** That partition: k-means on μ_z, or Louvain on the kNN graph of μ_z (exactly K communities). */
+  readonly componentPlacement?: ComponentPlacement;
 }
 
 export const DEFAULTS = {
@@ -77,6 +79,7 @@ export const DEFAULTS = {
   reviveComponents: true,
   twoCores: false,
   componentInitEpochs: 0,
+  componentPlacement: 'kmeans' as ComponentPlacement,
 };
 
 export interface ConditionMeta {
@@ -333,6 +336,7 @@ export async function fitModel(inputs: ModelInputs, config: FitConfig, callbacks
   const conditions = (inputs.conditions ?? []).map((cond) => ({ name: cond.name, categories: [...cond.categories] }));
   const labelNames = inputs.labels ? [...inputs.labels.categories] : null;
   if (labelNames && labelNames.length !== c.nComponents) throw new Error(`labels have ${labelNames.length} categories but nComponents is ${c.nComponents}`);
+  if (!COMPONENT_PLACEMENTS.includes(c.componentPlacement)) throw new Error(`unknown componentPlacement '${c.componentPlacement}' (one of ${COMPONENT_PLACEMENTS.join(', ')})`);
   const moduleConfig: ModuleConfig = {
     nInput: inputs.x.nCols,
     nComponents: c.nComponents,
@@ -364,6 +368,7 @@ export async function fitModel(inputs: ModelInputs, config: FitConfig, callbacks
     reviveComponents: c.reviveComponents,
     twoCores: c.twoCores,
     componentInitEpochs: c.componentInitEpochs,
+    componentPlacement: c.componentPlacement,
   };
   try {
     const { onEpoch } = callbacks;

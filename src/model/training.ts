@@ -12,6 +12,8 @@ import { GradientWorker } from './parallel.js';
 import type { BackendName } from './backend.js';
 import { Rng } from '../random.js';
 import { kMeans, nearestCentroid } from './kmeans.js';
+import { neighbourGraph } from '../embed/umap.js';
+import { partitionGraph } from '../cluster/louvain.js';
 
 export type Schedule =
   /** `rates` in equal steps over `epochs` (the thesis' staircase); a step takes the extra epoch when they do not divide. */
@@ -57,14 +59,15 @@ export interface TrainingOptions {
   readonly reviveComponents: boolean;
   /** Split each step over this thread and a worker thread (see parallel.ts). */
   readonly twoCores: boolean;
-  /** Unsupervised: after this many epochs, place the components on a k-means of μ_z (0: never). */
+  /** Unsupervised: after this many epochs, place the components on a partition of μ_z (0: never). */
   readonly componentInitEpochs: number;
+  readonly componentPlacement: ComponentPlacement;
 }
 
 /** Steps trained on the placement's labels (at least one epoch): q(y) and q(d) restart from uniform, and a small dataset has few steps per epoch. */
 const ANCHOR_STEPS = 60;
 
-/** k-means for the component placement sees at most this many cells. */
+/** The placement partitions at most this many cells. */
 const COMPONENT_INIT_CELLS = 20_000;
 
 /** μ_z and σ²_z of q(z|x,c) (evaluation mode) for `rows`, row-major. */
@@ -84,26 +87,66 @@ function latentMoments(module: CgmvaeModule, data: PreparedData, rows: Int32Arra
 }
 
 /**
- * Place the K components on the k-means clusters of the cells' latent means, each with the mean and
- * variance of z over its cells (the spread of μ_z plus the mean σ²_z: the law of total variance);
- * returns each cell's cluster (−1 for rows not in `rows`), which the next epoch trains q(y) and q(d) towards.
+ * How the placement partitions the latent means: k-means on μ_z, or Louvain on the kNN graph of μ_z
+ * (as scanpy and Seurat cluster cells), which follows curved and unequal clusters that k-means cuts.
  */
-function placeComponentsByKMeans(module: CgmvaeModule, optimizer: AdamW, data: PreparedData, rows: Int32Array, rng: Rng): { labels: Int32Array; sizes: Int32Array } {
+export type ComponentPlacement = 'kmeans' | 'louvain';
+export const COMPONENT_PLACEMENTS: readonly ComponentPlacement[] = ['kmeans', 'louvain'];
+
+/** Neighbours per cell of the placement's kNN graph (scanpy's default). */
+const PLACEMENT_NEIGHBOURS = 15;
+
+/** K clusters of the rows of `mean` ([n x nz]). */
+function partitionLatents(mean: Float32Array, nz: number, k: number, method: ComponentPlacement, seed: number, signal?: AbortSignal): Int32Array {
+  if (method === 'kmeans') return kMeans(mean, nz, k, { seed }).labels;
+  return partitionGraph(neighbourGraph({ nRows: mean.length / nz, nCols: nz, data: mean }, PLACEMENT_NEIGHBOURS, { signal }), k, { seed });
+}
+
+/** Per-cluster means of the rows of `x` ([n x d]) over the rows with a label; an empty cluster keeps a zero mean. */
+function clusterMeans(x: Float32Array, d: number, labels: Int32Array, k: number): Float64Array {
+  const sum = new Float64Array(k * d);
+  const size = new Float64Array(k);
+  labels.forEach((m, i) => {
+    size[m]++;
+    for (let j = 0; j < d; j++) sum[m * d + j] += x[i * d + j]!;
+  });
+  return sum.map((v, i) => (size[Math.floor(i / d)]! > 0 ? v / size[Math.floor(i / d)]! : 0));
+}
+
+/**
+ * Place the K components on a partition of the cells' latent means (at most COMPONENT_INIT_CELLS of
+ * them; the others join the nearest cluster mean), each with the mean and variance of z over its
+ * cells (the spread of μ_z plus the mean σ²_z: the law of total variance); returns each cell's
+ * cluster (−1 for rows not in `rows`), which the next epochs train q(y) and q(d) towards.
+ */
+function placeComponentsOnClusters(
+  module: CgmvaeModule,
+  optimizer: AdamW,
+  data: PreparedData,
+  rows: Int32Array,
+  method: ComponentPlacement,
+  rng: Rng,
+  signal?: AbortSignal,
+): { labels: Int32Array; sizes: Int32Array } {
   const { nz, nComponents: k } = module.config;
   const latent = latentMoments(module, data, rows);
-  let sample = latent.mean;
-  if (rows.length > COMPONENT_INIT_CELLS) {
-    const picked = rng.shuffle(Int32Array.from({ length: rows.length }, (_, i) => i)).subarray(0, COMPONENT_INIT_CELLS);
-    sample = new Float32Array(picked.length * nz);
-    picked.forEach((r, i) => sample.set(latent.mean.subarray(r * nz, (r + 1) * nz), i * nz));
-  }
-  const { centroids } = kMeans(sample, nz, k, { seed: rng.int() });
+  const picked = rows.length > COMPONENT_INIT_CELLS ? rng.shuffle(Int32Array.from({ length: rows.length }, (_, i) => i)).subarray(0, COMPONENT_INIT_CELLS) : null;
+  const sample = picked ? new Float32Array(picked.length * nz) : latent.mean;
+  picked?.forEach((r, i) => sample.set(latent.mean.subarray(r * nz, (r + 1) * nz), i * nz));
+  const sampleLabels = partitionLatents(sample, nz, k, method, rng.int(), signal);
+  const cellLabels = new Int32Array(rows.length).fill(-1);
+  if (picked) {
+    picked.forEach((r, i) => (cellLabels[r] = sampleLabels[i]!));
+    const centres = clusterMeans(sample, nz, sampleLabels, k);
+    cellLabels.forEach((m, i) => void (m < 0 && (cellLabels[i] = nearestCentroid(latent.mean, i, centres, nz, k))));
+  } else cellLabels.set(sampleLabels);
+
   const labels = new Int32Array(data.nCells).fill(-1);
   const sizes = new Int32Array(k);
   const sum = new Float64Array(k * nz);
   const sumSq = new Float64Array(k * nz);
   rows.forEach((row, i) => {
-    const m = nearestCentroid(latent.mean, i, centroids, nz, k);
+    const m = cellLabels[i]!;
     labels[row] = m;
     sizes[m]++;
     for (let j = 0; j < nz; j++) {
@@ -112,13 +155,14 @@ function placeComponentsByKMeans(module: CgmvaeModule, optimizer: AdamW, data: P
       sumSq[m * nz + j] += mu * mu + latent.variance[i * nz + j]!;
     }
   });
+  // A cluster that no cell joins (k-means on fewer distinct points than K) sits at the origin with unit variance.
   const means = new Float64Array(k * nz);
   const variances = new Float64Array(k * nz).fill(1);
   for (let m = 0; m < k; m++) {
+    if (sizes[m] === 0) continue;
     for (let j = 0; j < nz; j++) {
-      // A cluster that no cell joins keeps its centroid and a unit variance.
-      means[m * nz + j] = sizes[m]! > 0 ? sum[m * nz + j]! / sizes[m]! : centroids[m * nz + j]!;
-      if (sizes[m]! > 0) variances[m * nz + j] = sumSq[m * nz + j]! / sizes[m]! - means[m * nz + j]! ** 2;
+      means[m * nz + j] = sum[m * nz + j]! / sizes[m]!;
+      variances[m * nz + j] = sumSq[m * nz + j]! / sizes[m]! - means[m * nz + j]! ** 2;
     }
   }
   optimizer.resetState(module.placeComponents(means, variances));
@@ -240,7 +284,7 @@ export async function train(module: CgmvaeModule, data: PreparedData, options: T
   let lrScale = 1;
   let nanRollbacks = 0;
   let stoppedEarly = false;
-  // After a k-means placement, training follows its labels for ANCHOR_STEPS steps (whole epochs), so that q(y|z) and q(d|z) learn the moved components.
+  // After a placement, training follows its labels for ANCHOR_STEPS steps (whole epochs), so that q(y|z) and q(d|z) learn the moved components.
   let anchor: PreparedData | null = null;
   let anchorStepsLeft = 0;
 
@@ -290,10 +334,10 @@ export async function train(module: CgmvaeModule, data: PreparedData, options: T
       anchorStepsLeft -= batches.length;
       if (anchorStepsLeft <= 0) anchor = null;
       if (options.componentInitEpochs > 0 && epoch + 1 === options.componentInitEpochs && !data.labelCodes) {
-        const placed = placeComponentsByKMeans(module, optimizer, data, trainRows, rng);
+        const placed = placeComponentsOnClusters(module, optimizer, data, trainRows, options.componentPlacement, rng, signal);
         anchor = { ...data, labelCodes: placed.labels };
         anchorStepsLeft = ANCHOR_STEPS;
-        callbacks.log?.(`scgmdvae: epoch ${epoch}: components placed on a k-means of the latent means (sizes ${placed.sizes.join(', ')})`);
+        callbacks.log?.(`scgmdvae: epoch ${epoch}: components placed on a ${options.componentPlacement} partition of the latent means (sizes ${placed.sizes.join(', ')})`);
         // Validation losses from before the placement are not comparable.
         best?.snapshot.dispose();
         best = null;

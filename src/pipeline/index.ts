@@ -145,6 +145,7 @@ function fitConfig(params: FitParams, nComponents: number): FitConfig {
     dirichletAlpha: params.dirichlet_alpha,
     schedule: scheduleOf(params),
     componentInitEpochs: params.component_init_epochs,
+    componentPlacement: params.component_placement,
     batchSize: params.batch_size,
     seed: params.seed,
   };

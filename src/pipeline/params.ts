@@ -30,6 +30,7 @@ export interface PipelineParams {
   epochs: number | null;
   schedule: 'step_decay' | 'staircase' | 'constant' | 'warmup';
   component_init_epochs: number | null;
+  component_placement: 'kmeans' | 'louvain';
   learning_rate: number;
   batch_size: number;
   seed: number;

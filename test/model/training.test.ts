@@ -80,11 +80,18 @@ test('placing components puts each prior mean and variance where asked, independ
   module.dispose();
 });
 
-test('a k-means placement is logged, trains on its labels, and keeps the loss finite', async () => {
-  const logs: string[] = [];
-  const { model, training } = await fitModel(inputs, { ...tiny, componentInitEpochs: 2, schedule: { kind: 'constant', rate: 1e-3, epochs: 4 } }, { log: (m) => void logs.push(m) });
-  assert.ok(logs.some((m) => /epoch 1: components placed on a k-means of the latent means \(sizes \d+, \d+\)/.test(m)), logs.join('\n'));
-  assert.equal(training.history.length, 4);
-  for (const h of training.history) assert.ok(Number.isFinite(h.train.total));
-  model.dispose();
+for (const placement of ['kmeans', 'louvain'] as const) {
+  test(`a ${placement} placement is logged, trains on its labels, and keeps the loss finite`, async () => {
+    const logs: string[] = [];
+    const config: FitConfig = { ...tiny, componentInitEpochs: 2, componentPlacement: placement, schedule: { kind: 'constant', rate: 1e-3, epochs: 4 } };
+    const { model, training } = await fitModel(inputs, config, { log: (m) => void logs.push(m) });
+    assert.ok(logs.some((m) => new RegExp(`epoch 1: components placed on a ${placement} partition of the latent means \\(sizes \\d+, \\d+\\)`).test(m)), logs.join('\n'));
+    assert.equal(training.history.length, 4);
+    for (const h of training.history) assert.ok(Number.isFinite(h.train.total));
+    model.dispose();
+  });
+}
+
+test('an unknown placement is rejected before training', async () => {
+  await assert.rejects(fitModel(inputs, { ...tiny, componentPlacement: 'spectral' as never }), /unknown componentPlacement 'spectral' \(one of kmeans, louvain\)/);
 });

@@ -6,7 +6,7 @@ import { settleTrainingLength } from '../../src/pipeline/index.js';
 /** Every key of the TypeScript type, checked both ways at compile time, and against the schema at run time. */
 const PARAM_KEYS = [
   'layer', 'genome', 'min_genes', 'max_genes', 'min_counts', 'max_counts', 'max_pct_mito', 'min_cells', 'target_sum', 'flavor', 'n_top_genes', 'batch_key',
-  'n_clusters', 'latent_dim', 'w_dim', 'hidden', 'likelihood', 'scale', 'condition_keys', 'label_key', 'dirichlet_alpha', 'epochs', 'schedule', 'component_init_epochs', 'learning_rate',
+  'n_clusters', 'latent_dim', 'w_dim', 'hidden', 'likelihood', 'scale', 'condition_keys', 'label_key', 'dirichlet_alpha', 'epochs', 'schedule', 'component_init_epochs', 'component_placement', 'learning_rate',
   'batch_size', 'seed', 'n_neighbors', 'min_dist', 'spread', 'markers_n',
 ] as const satisfies readonly (keyof PipelineParams)[];
 type Missing = Exclude<keyof PipelineParams, (typeof PARAM_KEYS)[number]>;
