@@ -168,6 +168,24 @@ function bySize(labels: Int32Array): Int32Array {
   return labels.map((c) => rank[c]!);
 }
 
+/** Modularity Σ_C [w_in(C)/2m − γ (tot(C)/2m)²] of a partition. */
+export function modularity(graph: WeightedGraph, labels: Int32Array, resolution = 1): number {
+  const n = countLabels(labels);
+  const inside = new Float64Array(n);
+  const total = new Float64Array(n);
+  let m2 = 0;
+  for (let e = 0; e < graph.head.length; e++) {
+    const [a, b, w] = [labels[graph.head[e]!]!, labels[graph.tail[e]!]!, graph.weight[e]!];
+    total[a] += w;
+    if (a === b) inside[a] += w;
+    m2 += w;
+  }
+  if (m2 === 0) return 0;
+  let q = 0;
+  for (let c = 0; c < n; c++) q += inside[c]! / m2 - resolution * (total[c]! / m2) ** 2;
+  return q;
+}
+
 function countLabels(labels: Int32Array): number {
   let max = -1;
   for (const c of labels) if (c > max) max = c;
@@ -204,34 +222,51 @@ function mergeTo(graph: WeightedGraph, labels: Int32Array, k: number): Int32Arra
   return bySize(out);
 }
 
-/**
- * Exactly `k` communities (fewer only when the graph has fewer nodes): Louvain at the standard
- * resolution 1, or at the smallest larger resolution (bisected on a log scale) that gives at least k,
- * then merged down to k. Merging keeps the modularity optimum's splits; lowering the resolution
- * instead fuses the most connected pairs first, which are often distinct populations (MNIST
- * latents: purity 0.93 merged against 0.85 at the resolution that gives 10).
- */
-export function partitionGraph(graph: WeightedGraph, k: number, options: { seed?: number } = {}): Int32Array {
-  if (!Number.isInteger(k) || k < 1) throw new RangeError(`partitionGraph: k must be a positive integer, got ${k}`);
-  if (graph.nNodes <= k) return Int32Array.from({ length: graph.nNodes }, (_, i) => i);
-  const at = (resolution: number) => louvain(graph, { resolution, seed: options.seed ?? 0 });
-  let labels = at(1);
-  if (countLabels(labels) < k) {
-    let [lo, hi] = [1, 1];
-    // Every node alone has n > k communities: the fallback should no resolution reach k.
-    let enough: Int32Array | null = null;
-    while (!enough && hi < 1e6) {
-      [lo, hi] = [hi, hi * 4];
-      const tried = at(hi);
-      if (countLabels(tried) >= k) enough = tried;
-    }
-    for (let i = 0; i < 16 && enough && hi / lo > 1.01; i++) {
-      const mid = Math.sqrt(lo * hi);
-      const tried = at(mid);
-      if (countLabels(tried) >= k) [hi, enough] = [mid, tried];
-      else lo = mid;
-    }
-    labels = enough ?? Int32Array.from({ length: graph.nNodes }, (_, i) => i);
+/** Louvain at resolution 1, or at the smallest larger resolution (bisected on a log scale) that gives at least k communities. */
+function louvainWithAtLeast(graph: WeightedGraph, k: number, seed: number): Int32Array {
+  const at = (resolution: number) => louvain(graph, { resolution, seed });
+  const standard = at(1);
+  if (countLabels(standard) >= k) return standard;
+  let [lo, hi] = [1, 1];
+  let enough: Int32Array | null = null;
+  while (!enough && hi < 1e6) {
+    [lo, hi] = [hi, hi * 4];
+    const tried = at(hi);
+    if (countLabels(tried) >= k) enough = tried;
   }
-  return mergeTo(graph, labels, k);
+  for (let i = 0; i < 16 && enough && hi / lo > 1.01; i++) {
+    const mid = Math.sqrt(lo * hi);
+    const tried = at(mid);
+    if (countLabels(tried) >= k) [hi, enough] = [mid, tried];
+    else lo = mid;
+  }
+  // Every node alone has n > k communities: the fallback should no resolution reach k.
+  return enough ?? Int32Array.from({ length: graph.nNodes }, (_, i) => i);
+}
+
+/** Louvain restarts (node orders) that partitionGraph compares. */
+export const PARTITION_RESTARTS = 10;
+
+/**
+ * Exactly `k` communities (fewer only when the graph has fewer nodes): Louvain brought to at least k
+ * communities, then merged down to k; of `restarts` node orders, the partition of highest modularity.
+ * Merging keeps the modularity optimum's splits; lowering the resolution instead fuses the most
+ * connected pairs first, which are often distinct populations (MNIST latents: purity 0.93 merged
+ * against 0.85 at the resolution that gives 10). The node order alone moves MNIST purity between
+ * 0.85 and 0.93; the most modular of ten restarts scored 0.92 to 0.93 on three latent spaces.
+ */
+export function partitionGraph(graph: WeightedGraph, k: number, options: { seed?: number; restarts?: number } = {}): Int32Array {
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`partitionGraph: k must be a positive integer, got ${k}`);
+  const restarts = options.restarts ?? PARTITION_RESTARTS;
+  if (!Number.isInteger(restarts) || restarts < 1) throw new RangeError(`partitionGraph: restarts must be a positive integer, got ${restarts}`);
+  if (graph.nNodes <= k) return Int32Array.from({ length: graph.nNodes }, (_, i) => i);
+  const rng = new Rng(options.seed ?? 0);
+  let best: Int32Array | null = null;
+  let bestModularity = -Infinity;
+  for (let r = 0; r < restarts; r++) {
+    const labels = mergeTo(graph, louvainWithAtLeast(graph, k, rng.int()), k);
+    const q = modularity(graph, labels);
+    if (q > bestModularity) [best, bestModularity] = [labels, q];
+  }
+  return best!;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { louvain, partitionGraph, type WeightedGraph } from '../../src/cluster/louvain.js';
+import { louvain, modularity, partitionGraph, type WeightedGraph } from '../../src/cluster/louvain.js';
 
 /** Undirected edges [a, b, w] as a both-direction edge list. */
 function graphOf(nNodes: number, edges: [number, number, number][]): WeightedGraph {
@@ -75,6 +75,26 @@ test('partitionGraph merges a component with no outside edges into the smallest 
   assert.equal(Math.max(...two) + 1, 2);
   assert.equal(two[17], two[0]);
   assert.notEqual(two[0], two[8]);
+});
+
+test('modularity matches a hand computation', () => {
+  // Two triangles joined by one edge: m = 7; each side has 3 internal edges and degree sum 7.
+  const graph = graphOf(6, [[0, 1, 1], [1, 2, 1], [0, 2, 1], [3, 4, 1], [4, 5, 1], [3, 5, 1], [2, 3, 1]]);
+  const split = Int32Array.from([0, 0, 0, 1, 1, 1]);
+  assert.ok(Math.abs(modularity(graph, split) - 2 * (6 / 14 - (7 / 14) ** 2)) < 1e-12);
+  assert.ok(Math.abs(modularity(graph, split, 2) - 2 * (6 / 14 - 2 * (7 / 14) ** 2)) < 1e-12);
+  assert.ok(Math.abs(modularity(graph, new Int32Array(6))) < 1e-12, 'one community has modularity 0');
+});
+
+test('partitionGraph keeps the most modular of its restarts', () => {
+  // Six cliques brought to three: node orders may merge differently; the first restart is the single run's.
+  const { graph } = cliqueChain([7, 5, 9, 6, 8, 4], [2, 1, 3, 1, 2]);
+  for (const seed of [0, 1, 2]) {
+    const single = partitionGraph(graph, 3, { seed, restarts: 1 });
+    const several = partitionGraph(graph, 3, { seed, restarts: 8 });
+    assert.ok(modularity(graph, several) >= modularity(graph, single) - 1e-12);
+  }
+  assert.throws(() => partitionGraph(graph, 3, { restarts: 0 }), /restarts must be a positive integer/);
 });
 
 test('louvain rejects negative weights and mismatched edge arrays', () => {
