@@ -1,8 +1,8 @@
 /**
  * Louvain community detection (Blondel et al. 2008) with a resolution γ (modularity
  * Σ_C [w_in(C)/2m − γ (tot(C)/2m)²], as scanpy's and Seurat's graph clustering), and a partition into
- * exactly K communities: γ found by bisection, then the smallest communities merged into the neighbour
- * they share most weight with.
+ * exactly K communities: Louvain brought to at least K, the smallest communities merged into the
+ * neighbour they share most weight with, the most modular of several node orders.
  */
 import { Rng } from '../random.js';
 
@@ -52,6 +52,9 @@ function strengths(level: Level): Float64Array {
   return k;
 }
 
+/** Local-moving sweeps per level at most (they converge in far fewer). */
+const MAX_SWEEPS = 100;
+
 /** Local moving: each node, in a seeded order, joins the neighbouring community of largest modularity gain, until a sweep moves none. Returns whether any node moved. */
 function moveNodes(level: Level, community: Int32Array, resolution: number, rng: Rng): boolean {
   const { n, start, neighbour, weight } = level;
@@ -64,7 +67,7 @@ function moveNodes(level: Level, community: Int32Array, resolution: number, rng:
   const touched = new Int32Array(n);
   const order = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
   let movedAny = false;
-  for (let sweep = 0; sweep < 100; sweep++) {
+  for (let sweep = 0; sweep < MAX_SWEEPS; sweep++) {
     let moved = 0;
     for (const i of order) {
       const own = community[i]!;
