@@ -189,8 +189,8 @@ async function mnistItem() {
   const mnist = await loadMnist();
   if (!mnist) return void (report.mnist = { skipped: '../shared/data absent' });
   const schedule = { kind: 'staircase', rates: [1e-4, 1e-3, 1e-3, 1e-3, 1e-3, 1e-4], epochs: 48 } as const;
-  // Components placed on the Louvain communities of the warmed-up latent means (the thesis trains on Louvain labels for its best MNIST figures).
-  const config: FitConfig = { nComponents: 10, nz: 16, nw: 8, hidden: [256, 256], latentHidden: [256], dropout: 0, likelihood: 'bernoulli', batchSize: 128, validationFraction: 0, seed, schedule, componentInitEpochs: 16, componentPlacement: 'louvain' };
+  // Components placed on the Louvain communities of the warmed-up latent means (the thesis trains on Louvain labels for its best MNIST figures), then trained on them for a quarter of the remaining epochs.
+  const config: FitConfig = { nComponents: 10, nz: 16, nw: 8, hidden: [256, 256], latentHidden: [256], dropout: 0, likelihood: 'bernoulli', batchSize: 128, validationFraction: 0, seed, schedule, componentInitEpochs: 16, componentPlacement: 'louvain', anchorShare: 0.25 };
   const curve: { epoch: number; purity: number }[] = [];
   const started = performance.now();
   const fit = await fitModel({ x: mnist.x }, config, {

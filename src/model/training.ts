@@ -62,10 +62,10 @@ export interface TrainingOptions {
   /** Unsupervised: after this many epochs, place the components on a partition of μ_z (0: never). */
   readonly componentInitEpochs: number;
   readonly componentPlacement: ComponentPlacement;
+  /** Share of the epochs after the placement that train on its labels (at least one). */
+  readonly anchorShare: number;
 }
 
-/** Steps trained on the placement's labels (at least one epoch): q(y) and q(d) restart from uniform, and a small dataset has few steps per epoch. */
-const ANCHOR_STEPS = 60;
 
 /** The placement partitions at most this many cells. */
 const COMPONENT_INIT_CELLS = 20_000;
@@ -284,9 +284,9 @@ export async function train(module: CgmvaeModule, data: PreparedData, options: T
   let lrScale = 1;
   let nanRollbacks = 0;
   let stoppedEarly = false;
-  // After a placement, training follows its labels for ANCHOR_STEPS steps (whole epochs), so that q(y|z) and q(d|z) learn the moved components.
+  // After a placement, training follows its labels for a share of the remaining epochs, so that q(y|z) and q(d|z), restarted from uniform, learn the moved components.
   let anchor: PreparedData | null = null;
-  let anchorStepsLeft = 0;
+  let anchorEpochsLeft = 0;
 
   try {
     for (let epoch = 0; epoch < totalEpochs; ) {
@@ -331,13 +331,12 @@ export async function train(module: CgmvaeModule, data: PreparedData, options: T
         callbacks.log?.(`scgmdvae: non-finite loss at epoch ${epoch}; rolled back, learning rate x${lrScale}`);
         continue;
       }
-      anchorStepsLeft -= batches.length;
-      if (anchorStepsLeft <= 0) anchor = null;
+      if (anchor && --anchorEpochsLeft <= 0) anchor = null;
       if (options.componentInitEpochs > 0 && epoch + 1 === options.componentInitEpochs && !data.labelCodes) {
         const placed = placeComponentsOnClusters(module, optimizer, data, trainRows, options.componentPlacement, rng, signal);
         anchor = { ...data, labelCodes: placed.labels };
-        anchorStepsLeft = ANCHOR_STEPS;
-        callbacks.log?.(`scgmdvae: epoch ${epoch}: components placed on a ${options.componentPlacement} partition of the latent means (sizes ${placed.sizes.join(', ')})`);
+        anchorEpochsLeft = Math.max(1, Math.round(options.anchorShare * (totalEpochs - epoch - 1)));
+        callbacks.log?.(`scgmdvae: epoch ${epoch}: components placed on a ${options.componentPlacement} partition of the latent means (sizes ${placed.sizes.join(', ')}); training on it for ${anchorEpochsLeft} epochs`);
         // Validation losses from before the placement are not comparable.
         best?.snapshot.dispose();
         best = null;

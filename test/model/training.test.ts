@@ -92,6 +92,17 @@ for (const placement of ['kmeans', 'louvain'] as const) {
   });
 }
 
-test('an unknown placement is rejected before training', async () => {
+test('the anchor lasts its share of the epochs after the placement, at least one', async () => {
+  for (const [anchorShare, anchorEpochs] of [[0, 1], [0.5, 4]] as const) {
+    const logs: string[] = [];
+    const config: FitConfig = { ...tiny, componentInitEpochs: 2, anchorShare, schedule: { kind: 'constant', rate: 1e-3, epochs: 10 } };
+    const { model } = await fitModel(inputs, config, { log: (m) => void logs.push(m) });
+    assert.ok(logs.some((m) => m.endsWith(`training on it for ${anchorEpochs} epochs`)), logs.join('\n'));
+    model.dispose();
+  }
+});
+
+test('an unknown placement or an anchor share outside [0, 1] is rejected before training', async () => {
   await assert.rejects(fitModel(inputs, { ...tiny, componentPlacement: 'spectral' as never }), /unknown componentPlacement 'spectral' \(one of kmeans, louvain\)/);
+  await assert.rejects(fitModel(inputs, { ...tiny, anchorShare: 1.5 }), /anchorShare must be in \[0, 1\], got 1.5/);
 });
