@@ -66,7 +66,6 @@ export interface TrainingOptions {
   readonly anchorShare: number;
 }
 
-
 /** The placement partitions at most this many cells. */
 const COMPONENT_INIT_CELLS = 20_000;
 
@@ -102,7 +101,7 @@ function partitionLatents(mean: Float32Array, nz: number, k: number, method: Com
   return partitionGraph(neighbourGraph({ nRows: mean.length / nz, nCols: nz, data: mean }, PLACEMENT_NEIGHBOURS, { signal }), k, { seed });
 }
 
-/** Per-cluster means of the rows of `x` ([n x d]) over the rows with a label; an empty cluster keeps a zero mean. */
+/** Per-cluster means of the rows of `x` ([n x d]); an empty cluster's mean is zero. */
 function clusterMeans(x: Float32Array, d: number, labels: Int32Array, k: number): Float64Array {
   const sum = new Float64Array(k * d);
   const size = new Float64Array(k);
