@@ -66,8 +66,6 @@ function seedCentroids(x: Float32Array, n: number, d: number, k: number, rng: Rn
 
 function lloyd(x: Float32Array, n: number, d: number, k: number, centroids: Float64Array, maxIterations: number): { labels: Int32Array; inertia: number } {
   const labels = new Int32Array(n).fill(-1);
-  const sums = new Float64Array(k * d);
-  const counts = new Int32Array(k);
   let inertia = 0;
   for (let iter = 0; iter < maxIterations; iter++) {
     let changed = 0;
@@ -79,17 +77,21 @@ function lloyd(x: Float32Array, n: number, d: number, k: number, centroids: Floa
       inertia += squaredDistance(x, i, centroids, best, d);
     }
     if (changed === 0) break;
-    sums.fill(0);
-    counts.fill(0);
-    for (let i = 0; i < n; i++) {
-      const m = labels[i]!;
-      counts[m]++;
-      for (let j = 0; j < d; j++) sums[m * d + j] += x[i * d + j]!;
-    }
-    // An emptied cluster keeps its centroid.
-    for (let m = 0; m < k; m++) if (counts[m]! > 0) for (let j = 0; j < d; j++) centroids[m * d + j] = sums[m * d + j]! / counts[m]!;
+    updateCentroids(x, d, labels, centroids);
   }
   return { labels, inertia };
+}
+
+/** Set each centroid ([k x d]) to the mean of the rows of x labelled with it; a cluster without rows keeps its centroid. */
+export function updateCentroids(x: Float32Array, d: number, labels: Int32Array, centroids: Float64Array): void {
+  const k = centroids.length / d;
+  const sums = new Float64Array(k * d);
+  const counts = new Int32Array(k);
+  labels.forEach((m, i) => {
+    counts[m]++;
+    for (let j = 0; j < d; j++) sums[m * d + j] += x[i * d + j]!;
+  });
+  for (let m = 0; m < k; m++) if (counts[m]! > 0) for (let j = 0; j < d; j++) centroids[m * d + j] = sums[m * d + j]! / counts[m]!;
 }
 
 /** k-means of the n = x.length / d rows of x. */

@@ -11,7 +11,7 @@ import { AdamW, Snapshot } from './optimizer.js';
 import { GradientWorker } from './parallel.js';
 import type { BackendName } from './backend.js';
 import { Rng } from '../random.js';
-import { kMeans, nearestCentroid } from './kmeans.js';
+import { kMeans, nearestCentroid, updateCentroids } from './kmeans.js';
 import { neighbourGraph } from '../embed/umap.js';
 import { partitionGraph } from '../cluster/louvain.js';
 
@@ -101,17 +101,6 @@ function partitionLatents(mean: Float32Array, nz: number, k: number, method: Com
   return partitionGraph(neighbourGraph({ nRows: mean.length / nz, nCols: nz, data: mean }, PLACEMENT_NEIGHBOURS, { signal }), k, { seed });
 }
 
-/** Per-cluster means of the rows of `x` ([n x d]); an empty cluster's mean is zero. */
-function clusterMeans(x: Float32Array, d: number, labels: Int32Array, k: number): Float64Array {
-  const sum = new Float64Array(k * d);
-  const size = new Float64Array(k);
-  labels.forEach((m, i) => {
-    size[m]++;
-    for (let j = 0; j < d; j++) sum[m * d + j] += x[i * d + j]!;
-  });
-  return sum.map((v, i) => (size[Math.floor(i / d)]! > 0 ? v / size[Math.floor(i / d)]! : 0));
-}
-
 /**
  * Place the K components on a partition of the cells' latent means (at most COMPONENT_INIT_CELLS of
  * them; the others join the nearest cluster mean), each with the mean and variance of z over its
@@ -136,7 +125,8 @@ function placeComponentsOnClusters(
   const cellLabels = new Int32Array(rows.length).fill(-1);
   if (picked) {
     picked.forEach((r, i) => (cellLabels[r] = sampleLabels[i]!));
-    const centres = clusterMeans(sample, nz, sampleLabels, k);
+    const centres = new Float64Array(k * nz);
+    updateCentroids(sample, nz, sampleLabels, centres);
     cellLabels.forEach((m, i) => void (m < 0 && (cellLabels[i] = nearestCentroid(latent.mean, i, centres, nz, k))));
   } else cellLabels.set(sampleLabels);
 
