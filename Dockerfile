@@ -16,7 +16,6 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=optional
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-COPY workers ./workers
 COPY schemas ./schemas
 # `npm run build` also copies the h5wasm loader hook (plain .mjs) next to the compiled reader.
 RUN npm run build \
@@ -46,7 +45,7 @@ VOLUME ["/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/src/cli.js", "serve"]
+CMD ["node", "dist/src/cli/main.js", "serve"]
 
 # ---- gpu-base: CUDA runtime with the same Node 20 as the other stages
 FROM ${NODE_IMAGE} AS node
@@ -90,4 +89,4 @@ VOLUME ["/data"]
 # A worker serves no HTTP: healthy while its process runs; /readyz on the API reports whether workers are seen.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "process.kill(1, 0)"]
-CMD ["node", "dist/src/cli.js", "worker"]
+CMD ["node", "dist/src/cli/main.js", "worker"]

@@ -3,7 +3,7 @@
  * tutorial does (normalize_total to 1e4, log1p). pbmc3k ships without labels, so cells are grouped by
  * which of nine canonical PBMC marker genes has the highest normalised value (cells expressing none
  * get -1): a cheap stand-in for a clustering that gives each group real markers to find.
- * Writes bench/out/markers.json; skips cleanly when the data or the reader are missing.
+ * Writes bench/out/markers.json; skips cleanly when the data are missing.
  *
  *   npx tsx bench/markers.ts              # pbmc3k from ../shared/data
  *   npx tsx bench/markers.ts other.h5ad   # any counts dataset the reader opens (same labelling)
@@ -11,7 +11,10 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { readDataset } from '../src/io/index.js';
 import { rankGenesGroups } from '../src/markers/wilcoxon.js';
+import { preprocessOptions, resolveParams } from '../src/pipeline/params.js';
+import { preprocess } from '../src/preprocess/index.js';
 
 const dataPath = process.argv[2] ?? fileURLToPath(new URL('../../shared/data/pbmc3k/filtered_gene_bc_matrices/hg19/', import.meta.url));
 const outDir = fileURLToPath(new URL('./out/', import.meta.url));
@@ -21,17 +24,11 @@ if (!existsSync(dataPath)) {
   console.log(`skipped: ${dataPath} not found`);
   process.exit(0);
 }
-const io = await import('../src/io/index.js').catch(() => undefined);
-const preprocess = await import('../src/preprocess/normalize.js').catch(() => undefined);
-if (!io || !preprocess) {
-  console.log('skipped: src/io (readDataset) or src/preprocess (normalizeTotal, log1p) not available');
-  process.exit(0);
-}
-
-const { data } = await io.readDataset(dataPath);
+const { data: read } = await readDataset(dataPath);
+// The product's normalisation (normalize_total to 1e4, log1p), no QC: every cell and gene.
+const { data } = preprocess(read, preprocessOptions(resolveParams({})));
 const geneNames = data.var.index;
-const normalised = preprocess.normalizeTotal(data.X, { targetSum: 1e4 }).matrix;
-const X = preprocess.log1p(normalised).matrix;
+const X = data.X;
 
 // Group = the label gene with the highest value in the cell (-1 when none is expressed).
 const labelColumns = LABEL_GENES.map((gene) => geneNames.indexOf(gene));

@@ -1,9 +1,17 @@
-/** Bench datasets for the model: MNIST (IDX), and CellBench / sorted PBMC through src/io and src/preprocess. */
+/**
+ * Bench datasets for the model: MNIST (IDX), and labelled single-cell sets made into model inputs by
+ * the pipeline's own steps (preprocessCells, modelInputs) with the run's resolved parameters.
+ */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import { readDataset, type Column, type CsrMatrix } from '../src/io/index.js';
-import { highlyVariableGenes, log1p, normalizeTotal, subsetCsr } from '../src/preprocess/index.js';
+import { asCategories, subsetFrame } from '../src/io/frame.js';
+import { readDataset } from '../src/io/index.js';
+import { submatrix } from '../src/io/sparse.js';
+import type { AnnData, DenseMatrix } from '../src/io/types.js';
+import type { ModelInputs } from '../src/model/index.js';
+import { modelInputs, preprocessCells, type Cells } from '../src/pipeline/index.js';
+import type { PipelineParams } from '../src/pipeline/params.js';
 
 export const SHARED_DATA = new URL('../../shared/data/', import.meta.url).pathname;
 
@@ -13,7 +21,7 @@ export function dataPath(relative: string): string | null {
 }
 
 /** MNIST test split: pixels scaled to [0, 1] and labels. */
-export async function loadMnist(): Promise<{ x: { nRows: number; nCols: number; data: Float32Array }; labels: Int32Array } | null> {
+export async function loadMnist(): Promise<{ x: DenseMatrix; labels: Int32Array } | null> {
   const images = dataPath('mnist/t10k-images-idx3-ubyte.gz');
   const labels = dataPath('mnist/t10k-labels-idx1-ubyte.gz');
   if (!images || !labels) return null;
@@ -26,42 +34,27 @@ export async function loadMnist(): Promise<{ x: { nRows: number; nCols: number; 
   return { x: { nRows: n, nCols: rows * cols, data }, labels: Int32Array.from(lab.subarray(8, 8 + n)) };
 }
 
-export interface ScData {
-  /** log1p(normalize_total 1e4) on the HVGs. */
-  readonly lognorm: CsrMatrix;
-  /** Raw counts on the HVGs (nb). */
-  readonly counts: CsrMatrix;
-  /** Total counts per cell over all genes (nb library size). */
-  readonly libSize: Float32Array;
-  readonly geneNames: string[];
-  readonly obs: Map<string, { categories: string[]; codes: Int32Array }>;
+/** The cells of `data` for which `keep` holds (all obs columns kept). */
+export function keepRows(data: AnnData, keep: (cell: number) => boolean): AnnData {
+  const rows = Int32Array.from({ length: data.X.nRows }, (_, i) => i).filter(keep);
+  return { X: submatrix(data.X, rows, null), obs: subsetFrame(data.obs, rows), var: data.var };
 }
 
-function categorical(col: Column | undefined, name: string): { categories: string[]; codes: Int32Array } {
-  if (!col || col.kind !== 'categorical') throw new Error(`obs column '${name}' is not categorical`);
-  return { categories: col.categories, codes: col.codes };
+/** Codes of an obs column of the preprocessed cells, by name. */
+export function obsCodes(cells: Cells, key: string): Int32Array {
+  return asCategories(cells.pre.data.obs, key, key).codes;
 }
 
-/** Read an h5ad of counts, keep `keep` cells, select `nTop` seurat_v3 HVGs (per `batchKey`), log-normalise. */
-export async function loadSingleCell(path: string, obsKeys: string[], keep: (obs: Map<string, { categories: string[]; codes: Int32Array }>, i: number) => boolean, nTop: number, batchKey?: string): Promise<ScData> {
+/** A counts dataset (optionally only the cells `keep` picks) preprocessed as `run` does with `params`, and the model's inputs. */
+export async function loadSingleCell(path: string, params: PipelineParams, keep?: (data: AnnData, cell: number) => boolean): Promise<{ cells: Cells; inputs: ModelInputs }> {
   const { data } = await readDataset(path);
-  const allObs = new Map(obsKeys.map((k) => [k, categorical(data.obs.columns.get(k), k)]));
-  const rows = Int32Array.from({ length: data.X.nRows }, (_, i) => i).filter((i) => keep(allObs, i));
-  const allCols = Int32Array.from({ length: data.X.nCols }, (_, j) => j);
-  const cells = subsetCsr(data.X, rows, allCols);
-  const obs = new Map([...allObs].map(([k, v]) => [k, { categories: v.categories, codes: Int32Array.from(rows, (r) => v.codes[r]) }]));
-  const batch = batchKey ? obs.get(batchKey)!.codes : undefined;
-  const hvg = highlyVariableGenes(cells, { flavor: 'seurat_v3', nTopGenes: nTop, batch, valuesKind: 'counts' });
-  const genes = Int32Array.from({ length: cells.nCols }, (_, j) => j).filter((j) => hvg.highly_variable[j] === 1);
-  const libSize = new Float32Array(cells.nRows);
-  for (let r = 0; r < cells.nRows; r++) for (let p = cells.indptr[r]; p < cells.indptr[r + 1]; p++) libSize[r] += cells.data[p];
-  const normalised = log1p(normalizeTotal(cells, { targetSum: 1e4, valuesKind: 'counts' }).matrix, { valuesKind: 'counts' }).matrix;
-  const cellRows = Int32Array.from({ length: cells.nRows }, (_, i) => i);
-  return {
-    lognorm: subsetCsr(normalised, cellRows, genes),
-    counts: subsetCsr(cells, cellRows, genes),
-    libSize,
-    geneNames: Array.from(genes, (j) => data.var.index[j]),
-    obs,
-  };
+  const subset = keep ? keepRows(data, (cell) => keep(data, cell)) : data;
+  const cells = preprocessCells(subset, params);
+  return { cells, inputs: modelInputs(cells, params) };
+}
+
+/** Whether a cell's value of a categorical obs column is `value`. */
+export function obsIs(data: AnnData, key: string, value: string): (cell: number) => boolean {
+  const column = asCategories(data.obs, key, key);
+  return (cell) => column.categories[column.codes[cell]!] === value;
 }

@@ -1,6 +1,7 @@
 /** Speed figures for bench/model.ts item 5, measured on whichever backend this process picked. */
 import * as tf from '@tensorflow/tfjs';
-import { fitModel, DEFAULTS, type FitConfig } from '../src/model/index.js';
+import { fitModel, type FitConfig } from '../src/model/index.js';
+import { fitConfig, resolveParams, settleParams } from '../src/pipeline/params.js';
 import { Rng } from '../src/random.js';
 
 export interface SpeedFigures {
@@ -12,8 +13,6 @@ export interface SpeedFigures {
   readonly cellsPerSecond: number;
   /** wasm only: the same epoch with tfjs' stock matMul gradient (transpose flags). */
   readonly stockGradientSecondsPerEpoch?: number;
-  /** wasm only: the same epoch split over two threads (twoCores). */
-  readonly twoCoresSecondsPerEpoch?: number;
 }
 
 /** 10,000 cells x 2,000 genes of sparse log-normal-like values (~10 % non-zero), seeded. */
@@ -38,20 +37,20 @@ function registerFlaggedMatMulGradient(): void {
   });
 }
 
+/** One epoch of the product's default model (no validation split, no placement) on the synthetic matrix. */
 export async function speedOnCurrentBackend(seed: number): Promise<SpeedFigures> {
   const x = syntheticExpression(seed);
-  const config: FitConfig = { nComponents: 10, seed, validationFraction: 0, schedule: { kind: 'constant', rate: 1e-3, epochs: 1 } };
-  const epoch = async (twoCores = false) => {
-    const { model, training } = await fitModel({ x }, { ...config, twoCores });
+  const base = fitConfig(settleParams(resolveParams({ epochs: 1, component_init_epochs: 0, schedule: 'constant', seed }), x.nRows), 10);
+  const config: FitConfig = { network: base.network, training: { ...base.training, validationFraction: 0 } };
+  const epoch = async () => {
+    const { model, training } = await fitModel({ x }, config);
     model.dispose();
-    return training.history[0].seconds;
+    return training.history[0]!.seconds;
   };
   const seconds = await epoch();
   const backend = tf.getBackend();
   let stock: number | undefined;
-  let twoCores: number | undefined;
   if (backend === 'wasm') {
-    twoCores = await epoch(true);
     registerFlaggedMatMulGradient();
     stock = await epoch();
   }
@@ -59,10 +58,9 @@ export async function speedOnCurrentBackend(seed: number): Promise<SpeedFigures>
     backend,
     cells: x.nRows,
     genes: x.nCols,
-    config: { ...config, hidden: DEFAULTS.hidden, latentHidden: DEFAULTS.latentHidden, nz: DEFAULTS.nz, nw: DEFAULTS.nw, batchSize: DEFAULTS.batchSize },
+    config,
     secondsPerEpoch: Number(seconds.toFixed(2)),
     cellsPerSecond: Math.round(x.nRows / seconds),
     ...(stock !== undefined ? { stockGradientSecondsPerEpoch: Number(stock.toFixed(2)) } : {}),
-    ...(twoCores !== undefined ? { twoCoresSecondsPerEpoch: Number(twoCores.toFixed(2)) } : {}),
   };
 }

@@ -13,12 +13,14 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AnnData, CsrMatrix } from '../src/io/types.js';
-import { preprocess, type PreprocessOptions } from '../src/preprocess/index.js';
+import { preprocessOptions, resolveParams } from '../src/pipeline/params.js';
+import { preprocess } from '../src/preprocess/index.js';
 import { sampleCells } from './generate.js';
 
 const dataPath = fileURLToPath(new URL('../../shared/data/pbmc3k/filtered_gene_bc_matrices/hg19/', import.meta.url));
 const outDir = fileURLToPath(new URL('./out/', import.meta.url));
-const TUTORIAL: PreprocessOptions = { minCells: 3, minGenes: 201, maxGenes: 2499, maxPctMito: 5, targetSum: 1e4, flavor: 'seurat_v3', nTopGenes: 2000 };
+/** Seurat's tutorial QC with the product's normalisation and HVGs (1e4, seurat_v3, 2000 genes). */
+const TUTORIAL = preprocessOptions(resolveParams({ min_cells: 3, min_genes: 201, max_genes: 2499, max_pct_mito: 5 }));
 const LARGE_CELLS = 100_000;
 
 /** The bytes a CSR matrix holds: what "peak memory below 2x the CSR" is measured against. */

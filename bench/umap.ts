@@ -11,12 +11,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { UMAP } from 'umap-js';
-import { knn } from '../src/embed/knn.js';
+import { knn } from '../src/neighbors/knn.js';
 import { mulberry32 } from '../src/random.js';
 import { umap } from '../src/embed/umap.js';
 import type { DenseMatrix } from '../src/io/types.js';
 import { umapPng } from '../src/plot/umap.js';
-import { gaussianMixture } from '../test/fixtures/embed/mixture.js';
+import { gaussianMixture } from '../test/fixtures/points/mixture.js';
 
 const N_POINTS = 20_000;
 const N_DIMS = 16;

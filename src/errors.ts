@@ -5,3 +5,8 @@
 export class InputError extends Error {
   override readonly name: string = 'InputError';
 }
+
+/** `text` with each server path replaced by what it stands for (a file name, "the dataset"): users never see our paths. */
+export function redactPaths(text: string, names: Readonly<Record<string, string>>): string {
+  return Object.entries(names).reduce((out, [path, name]) => out.replaceAll(path, name), text);
+}

@@ -17,3 +17,23 @@ export function lowerBound(sorted: Float64Array, q: number): number {
   }
   return lo;
 }
+
+/**
+ * Stable ascending argsort: positions of `keys` from smallest to largest, equal keys in index order
+ * (as R's order()), NaN last. Uses the native numeric sort and no comparator calls.
+ */
+export function argsort(keys: Float64Array): Int32Array {
+  const n = keys.length;
+  const sorted = Float64Array.from(keys).sort();
+  let numbers = n;
+  while (numbers > 0 && Number.isNaN(sorted[numbers - 1]!)) numbers--;
+  const numeric = sorted.subarray(0, numbers);
+  const taken = new Int32Array(n + 1);
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const key = keys[i]!;
+    const start = Number.isNaN(key) ? numbers : lowerBound(numeric, key);
+    order[start + taken[start]!++] = i;
+  }
+  return order;
+}

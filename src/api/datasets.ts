@@ -1,7 +1,7 @@
 /** Datasets: streamed multipart upload (size-limited, hashed, inspected), list, show, delete. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { InputError } from '../errors.js';
+import { InputError, redactPaths } from '../errors.js';
 import type { DatasetRecord, ReceivedUpload } from '../storage/index.js';
 import { canSee } from './auth.js';
 import { idParams, type ApiContext } from './context.js';
@@ -59,7 +59,7 @@ export default async function datasetRoutes(app: FastifyInstance, ctx: ApiContex
         if (upload) await storage.discard(upload);
         if (err instanceof InputError) {
           // The reader names the file it read: that is our temporary path, which the client need not see.
-          const detail = upload ? err.message.replaceAll(upload.path, part.filename) : err.message;
+          const detail = upload ? redactPaths(err.message, { [upload.path]: part.filename }) : err.message;
           throw new HttpProblem(422, detail, { title: 'Not a readable dataset' });
         }
         throw err;

@@ -1,18 +1,18 @@
 /**
- * Upload inspection. The reader loads the whole matrix (a 200 MB h5ad takes ~25 s and >1 GB), which in the API
+ * Upload inspection. The reader loads the whole matrix (for a large file, tens of seconds and over a GB), which in the API
  * process would stall every other request and keep its memory high, so large files are read in a child process;
  * small ones are read in place, where forking would cost more than reading.
  */
 import { fork } from 'node:child_process';
 import { InputError } from '../errors.js';
 import { inspectDataset } from '../io/index.js';
-import { execArgvFor, siblingModule } from '../queue/module-files.js';
+import { execArgvFor, siblingModule } from '../child-module.js';
 import type { DatasetSummary } from '../storage/index.js';
 import type { DatasetInspector } from './context.js';
 
 const CHILD = siblingModule(import.meta.url, 'inspect-child');
 const IN_PROCESS_MAX_BYTES = 8 * 1024 ** 2;
-/** A read that runs this long is stuck or far beyond this machine (pbmc3k x 40 takes ~25 s); the child is killed. */
+/** A read that runs this long is stuck or far beyond this machine; the child is killed. */
 const INSPECT_TIMEOUT_MS = 15 * 60_000;
 
 type ChildReply = { ok: true; summary: DatasetSummary } | { ok: false; name: string; message: string; input: boolean };

@@ -4,7 +4,7 @@
  */
 import type { Job } from 'bullmq';
 import { createHash } from 'node:crypto';
-import { RESULT_FILES } from '../pipeline/types.js';
+import { resultFileNames } from '../pipeline/result-files.js';
 import type { StoredProgress } from '../queue/index.js';
 import type { JobOutcome, JobRecord } from '../storage/index.js';
 import type { ApiContext } from './context.js';
@@ -68,6 +68,12 @@ function errorOf(state: WesState, queued: QueueSide | undefined, outcome: JobOut
   return { kind: 'LostJob', message: 'the job is no longer in the queue and no worker recorded how it ended' };
 }
 
+/** The condition columns of a job's resolved parameters, which name its per-condition UMAPs. */
+function conditionKeysOf(record: JobRecord): string[] {
+  const keys = record.params['condition_keys'];
+  return Array.isArray(keys) ? keys.map(String) : [];
+}
+
 function iso(ms: number | undefined): string | null {
   return ms ? new Date(ms).toISOString() : null;
 }
@@ -110,7 +116,7 @@ export async function describeJob(ctx: ApiContext, record: JobRecord): Promise<J
       events: `${self}/events`,
       dataset: `/v1/datasets/${record.dataset_id}`,
       ...(state === 'COMPLETE'
-        ? { results: Object.fromEntries(Object.keys(RESULT_FILES).map((name) => [name, `${self}/results/${name}`])) }
+        ? { results: Object.fromEntries(resultFileNames(conditionKeysOf(record)).map((name) => [name, `${self}/results/${name}`])) }
         : {}),
     },
   };

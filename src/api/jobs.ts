@@ -3,7 +3,7 @@ import { Ajv } from 'ajv';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, randomUUID } from 'node:crypto';
 import { resolveParams } from '../pipeline/params.js';
-import { RESULT_FILES, resultContentType } from '../pipeline/types.js';
+import { CONDITION_UMAP_PATTERN, RESULT_FILES, resultContentType } from '../pipeline/result-files.js';
 import type { JobRecord } from '../storage/index.js';
 import { canSee } from './auth.js';
 import { idParams, type ApiContext } from './context.js';
@@ -310,9 +310,9 @@ export default async function jobRoutes(app: FastifyInstance, ctx: ApiContext): 
         params: {
           type: 'object',
           required: ['id', 'name'],
-          properties: { id: idParams.properties.id, name: { anyOf: [{ enum: Object.keys(RESULT_FILES) }, { type: 'string', pattern: '^umap_[A-Za-z0-9_.-]+\\.png$' }] } },
+          properties: { id: idParams.properties.id, name: { anyOf: [{ enum: Object.keys(RESULT_FILES) }, { type: 'string', pattern: CONDITION_UMAP_PATTERN }] } },
         },
-        produces: [...new Set(Object.values(RESULT_FILES))],
+        produces: [...new Set<string>(Object.values(RESULT_FILES))],
       },
     },
     async (request, reply) => {

@@ -4,15 +4,8 @@
  * exactly K communities: Louvain brought to at least K, the smallest communities merged into the
  * neighbour they share most weight with, the most modular of several node orders.
  */
+import type { WeightedGraph } from '../neighbors/graph.js';
 import { Rng } from '../random.js';
-
-/** An undirected weighted graph as an edge list holding each edge in both directions (i→j and j→i). */
-export interface WeightedGraph {
-  readonly nNodes: number;
-  readonly head: Int32Array;
-  readonly tail: Int32Array;
-  readonly weight: Float64Array;
-}
 
 /** Adjacency in compressed rows, and each node's self-loop weight (an aggregated community's internal weight, both directions). */
 interface Level {
@@ -253,10 +246,8 @@ export const PARTITION_RESTARTS = 10;
 /**
  * Exactly `k` communities (fewer only when the graph has fewer nodes): Louvain brought to at least k
  * communities, then merged down to k; of `restarts` node orders, the partition of highest modularity.
- * Merging keeps the modularity optimum's splits; lowering the resolution instead fuses the most
- * connected pairs first, which are often distinct populations (MNIST latents: purity 0.93 merged
- * against 0.85 at the resolution that gives 10). The node order alone moves MNIST purity between
- * 0.85 and 0.93; the most modular of ten restarts scored 0.92 to 0.93 on three latent spaces.
+ * Merging keeps the modularity optimum's splits, where lowering the resolution fuses the most
+ * connected pairs first; the node order moves the result, hence the restarts (docs/decisions.md).
  */
 export function partitionGraph(graph: WeightedGraph, k: number, options: { seed?: number; restarts?: number } = {}): Int32Array {
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`partitionGraph: k must be a positive integer, got ${k}`);

@@ -1,18 +1,16 @@
 /**
  * UMAP of latents into 2 dimensions, with umap-learn / scanpy `tl.umap` semantics and defaults
  * (n_neighbors 15 counting the cell itself, min_dist 0.5, spread 1, 500 epochs up to 10 000 cells
- * else 200, learning rate 1, 5 negative samples per edge, repulsion 1).
- *
- * Written over typed arrays instead of calling umap-js: for 20 000 cells x 16 dims (bench/umap.ts, shared
- * 2-core machine) umap-js takes 72 s CPU and 1.2 GB, and still 65 s CPU given our kNN, because its
- * Map-based sparse matrices (fuzzy graph, search graph) and array-of-arrays layout dominate; this
- * version takes 15 s CPU and 0.2 GB. Difference from scanpy: the layout starts from the two principal
- * components of the latents (umap-learn's init="pca") rather than a spectral embedding.
+ * else 200, learning rate 1, 5 negative samples per edge, repulsion 1), laying out the neighbour
+ * graph of src/neighbors. Written over typed arrays rather than calling umap-js, whose Map-based
+ * sparse matrices dominate its time and memory (docs/decisions.md). Difference from scanpy: the
+ * layout starts from the two principal components of the latents (umap-learn's init="pca") rather
+ * than a spectral embedding.
  */
 import type { DenseMatrix } from '../io/types.js';
-import { assertFinite, knn, type KnnOptions, type KnnResult } from './knn.js';
+import { assertFinite, knn, type KnnResult } from '../neighbors/knn.js';
+import { fuzzyGraph, type WeightedGraph } from '../neighbors/graph.js';
 import { mulberry32 } from '../random.js';
-import type { WeightedGraph } from '../cluster/louvain.js';
 
 export interface UmapOptions {
   /** Neighbourhood size including the cell itself, as in umap-learn; clamped to the number of cells. */
@@ -28,12 +26,13 @@ export interface UmapOptions {
   readonly onProgress?: (fraction: number) => void;
 }
 
+/** umap-learn's defaults where an option is omitted. */
+export const UMAP_DEFAULTS = { nNeighbors: 15, minDist: 0.5, spread: 1 };
+
 const LEARNING_RATE = 1;
 const NEGATIVE_SAMPLE_RATE = 5;
 const REPULSION_STRENGTH = 1;
 const GRADIENT_CLIP = 4;
-const SMOOTH_K_TOLERANCE = 1e-5;
-const MIN_K_DIST_SCALE = 1e-3;
 /** Share of the progress range given to the kNN step when it runs here. */
 const KNN_PROGRESS_SHARE = 0.2;
 
@@ -92,99 +91,6 @@ export function fitCurveParams(minDist: number, spread: number): { a: number; b:
   return { a, b };
 }
 
-
-/**
- * umap-learn's fuzzy_simplicial_set with local_connectivity 1 and set_op_mix_ratio 1: per cell, rho =
- * distance to the nearest non-identical neighbour and sigma solving sum exp(-(d - rho)/sigma) = log2(k)
- * (k counting the cell itself); then w + w^T - w * w^T.
- */
-function fuzzyGraph(neighbours: KnnResult, nNeighborsWithSelf: number, n: number): WeightedGraph {
-  const k = nNeighborsWithSelf - 1;
-  const stride = neighbours.k;
-  const { indices, distances } = neighbours;
-  const target = Math.log2(nNeighborsWithSelf);
-  let meanAllDistances = 0;
-  for (let i = 0; i < n; i++) for (let m = 0; m < k; m++) meanAllDistances += distances[i * stride + m];
-  // The cell itself counts as a zero distance in umap-learn's means.
-  meanAllDistances /= n * (k + 1);
-
-  const directed = new Float64Array(n * k);
-  for (let i = 0; i < n; i++) {
-    const row = i * stride;
-    let rho = 0;
-    let rowSum = 0;
-    for (let m = 0; m < k; m++) {
-      const dist = distances[row + m];
-      rowSum += dist;
-      if (rho === 0 && dist > 0) rho = dist;
-    }
-    let lo = 0;
-    let hi = Infinity;
-    let sigma = 1;
-    for (let iter = 0; iter < 64; iter++) {
-      let psum = 0;
-      for (let m = 0; m < k; m++) {
-        const gap = distances[row + m] - rho;
-        psum += gap > 0 ? Math.exp(-gap / sigma) : 1;
-      }
-      if (Math.abs(psum - target) < SMOOTH_K_TOLERANCE) break;
-      if (psum > target) {
-        hi = sigma;
-        sigma = (lo + hi) / 2;
-      } else {
-        lo = sigma;
-        sigma = hi === Infinity ? sigma * 2 : (lo + hi) / 2;
-      }
-    }
-    const floor = MIN_K_DIST_SCALE * (rho > 0 ? rowSum / (k + 1) : meanAllDistances);
-    if (sigma < floor) sigma = floor;
-    for (let m = 0; m < k; m++) {
-      const gap = distances[row + m] - rho;
-      directed[i * k + m] = gap <= 0 || sigma === 0 ? 1 : Math.exp(-gap / sigma);
-    }
-  }
-
-  // Incoming edges per cell (transpose of the directed graph) by counting sort.
-  const inStart = new Int32Array(n + 1);
-  for (let i = 0; i < n; i++) for (let m = 0; m < k; m++) inStart[indices[i * stride + m] + 1]++;
-  for (let i = 0; i < n; i++) inStart[i + 1] += inStart[i];
-  const inSource = new Int32Array(n * k);
-  const inWeight = new Float64Array(n * k);
-  const fill = inStart.slice(0, n);
-  for (let i = 0; i < n; i++) {
-    for (let m = 0; m < k; m++) {
-      const j = indices[i * stride + m];
-      inSource[fill[j]] = i;
-      inWeight[fill[j]] = directed[i * k + m];
-      fill[j]++;
-    }
-  }
-
-  const head: number[] = [];
-  const tail: number[] = [];
-  const weight: number[] = [];
-  // outWeight[j] holds w(i -> j) for the current i (NaN when absent); reset after each row.
-  const outWeight = new Float64Array(n).fill(NaN);
-  for (let i = 0; i < n; i++) {
-    for (let m = 0; m < k; m++) outWeight[indices[i * stride + m]] = directed[i * k + m];
-    for (let e = inStart[i]; e < inStart[i + 1]; e++) {
-      const j = inSource[e];
-      const wIn = inWeight[e];
-      const wOut = Number.isNaN(outWeight[j]) ? 0 : outWeight[j];
-      head.push(i); tail.push(j); weight.push(wOut + wIn - wOut * wIn);
-      outWeight[j] = -1; // marks "already emitted"
-    }
-    for (let m = 0; m < k; m++) {
-      const j = indices[i * stride + m];
-      if (outWeight[j] >= 0) {
-        head.push(i); tail.push(j); weight.push(outWeight[j]);
-      }
-      outWeight[j] = NaN;
-    }
-    for (let e = inStart[i]; e < inStart[i + 1]; e++) outWeight[inSource[e]] = NaN;
-  }
-  return { nNodes: n, head: Int32Array.from(head), tail: Int32Array.from(tail), weight: Float64Array.from(weight) };
-}
 
 /** Two leading principal components of the latents, each scaled to [0, 10] as umap-learn scales its init; random where degenerate. */
 function pcaInit(latents: DenseMatrix, random: () => number): Float64Array {
@@ -342,25 +248,13 @@ async function optimizeLayout(
 
 }
 
-/**
- * The fuzzy kNN graph of the rows of `latents` (umap-learn's fuzzy_simplicial_set, scanpy's
- * connectivities): the graph UMAP lays out, and the one graph clustering partitions.
- */
-export function neighbourGraph(latents: DenseMatrix, nNeighbors = 15, options: KnnOptions = {}): WeightedGraph {
-  assertFinite(latents, 'neighbourGraph');
-  const n = latents.nRows;
-  if (n <= 1) return { nNodes: n, head: new Int32Array(0), tail: new Int32Array(0), weight: new Float64Array(0) };
-  const withSelf = Math.min(nNeighbors, n);
-  return fuzzyGraph(knn(latents, withSelf - 1, options), withSelf, n);
-}
-
 /** 2-d UMAP embedding (n x 2) of the rows of `latents`; the same seed gives the same coordinates. */
 export async function umap(latents: DenseMatrix, options: UmapOptions = {}): Promise<DenseMatrix> {
   const { nRows: n, nCols: d } = latents;
-  const { minDist = 0.5, spread = 1, seed = 0, signal, onProgress } = options;
+  const { minDist = UMAP_DEFAULTS.minDist, spread = UMAP_DEFAULTS.spread, seed = 0, signal, onProgress } = options;
   if (latents.data.length !== n * d) throw new RangeError(`umap: data length ${latents.data.length} != ${n} x ${d}`);
   if (!(minDist >= 0 && spread > 0 && minDist <= spread * 3)) throw new RangeError(`umap: need 0 <= minDist <= 3 spread and spread > 0, got ${minDist}, ${spread}`);
-  const requested = options.nNeighbors ?? 15;
+  const requested = options.nNeighbors ?? UMAP_DEFAULTS.nNeighbors;
   if (!Number.isInteger(requested) || requested < 2) throw new RangeError(`umap: nNeighbors must be an integer >= 2, got ${requested}`);
   const nEpochs = options.nEpochs ?? (n <= 10_000 ? 500 : 200);
   if (!Number.isInteger(nEpochs) || nEpochs < 1) throw new RangeError(`umap: nEpochs must be a positive integer, got ${nEpochs}`);

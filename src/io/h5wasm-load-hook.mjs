@@ -1,5 +1,5 @@
 // Module-loader hook: hands h5wasm's 4 MB Emscripten module to Node untouched, because tsx's
-// loader would otherwise rewrite its dynamic imports on every start (measured: 9-11 s vs 0.25 s).
+// loader would otherwise rewrite its dynamic imports on every start, which takes seconds (docs/decisions.md).
 // Plain JavaScript since it runs in the loader thread before any TypeScript support.
 import { readFile } from 'node:fs/promises';
 

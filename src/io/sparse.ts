@@ -1,5 +1,5 @@
 import { DatasetError } from './errors.js';
-import { MAX_NNZ, type CsrMatrix } from './types.js';
+import { MAX_NNZ, type CsrMatrix, type Matrix } from './types.js';
 
 /** Fails clearly when a matrix would exceed what the typed arrays (and this machine) can hold. */
 export function assertFitsInMemory(nnz: number, what: string): void {
@@ -104,24 +104,41 @@ export function validateCsr(matrix: CsrMatrix, what: string): CsrMatrix {
   return matrix;
 }
 
-/** Column `columns[j]` of the input becomes column j; -1 gives an all-zero column (genes a dataset lacks). */
-export function selectColumns(matrix: CsrMatrix, columns: Int32Array): CsrMatrix {
+/** Whether a matrix is stored as compressed sparse rows (else dense row-major). */
+export function isCsr(matrix: Matrix): matrix is CsrMatrix {
+  return 'indptr' in matrix;
+}
+
+/**
+ * Rows `rows` (in the order given; every row when null) and columns `columns` (every column when null)
+ * of a CSR matrix: column `columns[j]` becomes column j, and -1 gives an all-zero column (genes a
+ * dataset lacks). Two passes over the kept rows; rows are re-sorted only when `columns` is not increasing.
+ */
+export function submatrix(matrix: CsrMatrix, rows: Int32Array | null, columns: Int32Array | null): CsrMatrix {
   const newIndex = new Int32Array(matrix.nCols).fill(-1);
   let increasing = true;
-  let last = -1;
-  columns.forEach((col, j) => {
-    if (col < 0) return;
-    newIndex[col] = j;
-    if (col < last) increasing = false;
-    last = col;
-  });
-  const indptr = new Int32Array(matrix.nRows + 1);
+  if (columns) {
+    let last = -1;
+    columns.forEach((col, j) => {
+      if (col < 0) return;
+      newIndex[col] = j;
+      if (col < last) increasing = false;
+      last = col;
+    });
+  } else newIndex.forEach((_, j) => (newIndex[j] = j));
+  const nRows = rows ? rows.length : matrix.nRows;
+  const rowAt = rows ? (i: number) => rows[i]! : (i: number) => i;
   let nnz = 0;
-  for (let k = 0; k < matrix.indices.length; k++) if (newIndex[matrix.indices[k]!]! >= 0) nnz++;
+  for (let i = 0; i < nRows; i++) {
+    const r = rowAt(i);
+    for (let k = matrix.indptr[r]!; k < matrix.indptr[r + 1]!; k++) if (newIndex[matrix.indices[k]!]! >= 0) nnz++;
+  }
+  const indptr = new Int32Array(nRows + 1);
   const indices = new Int32Array(nnz);
   const data = new Float32Array(nnz);
   let slot = 0;
-  for (let r = 0; r < matrix.nRows; r++) {
+  for (let i = 0; i < nRows; i++) {
+    const r = rowAt(i);
     for (let k = matrix.indptr[r]!; k < matrix.indptr[r + 1]!; k++) {
       const col = newIndex[matrix.indices[k]!]!;
       if (col >= 0) {
@@ -129,8 +146,20 @@ export function selectColumns(matrix: CsrMatrix, columns: Int32Array): CsrMatrix
         data[slot++] = matrix.data[k]!;
       }
     }
-    indptr[r + 1] = slot;
+    indptr[i + 1] = slot;
   }
   if (!increasing) sortRows(indptr, indices, data);
-  return { nRows: matrix.nRows, nCols: columns.length, indptr, indices, data };
+  return { nRows, nCols: columns ? columns.length : matrix.nCols, indptr, indices, data };
+}
+
+/** Columns `columns` of a dense or CSR matrix (the storage kept), with -1 for an all-zero column. */
+export function selectColumns<M extends Matrix>(matrix: M, columns: Int32Array): M;
+export function selectColumns(matrix: Matrix, columns: Int32Array): Matrix {
+  if (isCsr(matrix)) return submatrix(matrix, null, columns);
+  const { nRows, nCols } = matrix;
+  const data = new Float32Array(nRows * columns.length);
+  for (let r = 0; r < nRows; r++) {
+    for (let j = 0; j < columns.length; j++) if (columns[j]! >= 0) data[r * columns.length + j] = matrix.data[r * nCols + columns[j]!]!;
+  }
+  return { nRows, nCols: columns.length, data };
 }

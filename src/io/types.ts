@@ -23,6 +23,9 @@ export interface DenseMatrix {
   readonly data: Float32Array;
 }
 
+/** A cells x features matrix in either storage. */
+export type Matrix = CsrMatrix | DenseMatrix;
+
 /** An annotation column; a code of -1 or NaN marks a missing value. */
 export type Column =
   | { readonly kind: 'categorical'; readonly categories: string[]; readonly codes: Int32Array; readonly ordered: boolean }

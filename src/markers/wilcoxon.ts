@@ -6,7 +6,8 @@
  *   sqrt(T n_g n_r (n_g + n_r + 1) / 12) with T = 1 unless `tieCorrect` (scanpy's default is off);
  * - pval = 2 * normal survival(|z|); pvalAdj = Benjamini-Hochberg over all genes of the group;
  * - logFoldChange = log2((expm1(mean_group) + 1e-9) / (expm1(mean_rest) + 1e-9)) on the given
- *   (log-normalised) values; pctIn / pctOut = fraction of cells with a non-zero value;
+ *   (log-normalised) values, expm1 undoing a log of `logBase` as scanpy does; pctIn / pctOut =
+ *   fraction of cells with a non-zero value;
  * - the top `nTop` genes per group by descending score (ties: lower gene index first).
  *
  * Cells labelled -1 belong to no group but count in every group's "rest", as cells outside the
@@ -16,8 +17,10 @@
 import type { CsrMatrix } from '../io/types.js';
 
 export interface WilcoxonOptions {
-  /** Genes reported per group (scanpy n_genes); default 100, capped at the number of genes. */
-  readonly nTop?: number;
+  /** Genes reported per group (scanpy n_genes), capped at the number of genes. */
+  readonly nTop: number;
+  /** Base of the log1p that made the values (scanpy's uns['log1p']['base']); natural log when omitted. */
+  readonly logBase?: number;
   /** Divide the variance by the tie correction factor (scanpy tie_correct); default false. */
   readonly tieCorrect?: boolean;
   /** Checked between genes (a synchronous loop: it sees aborts raised from onProgress or another thread). */
@@ -196,7 +199,7 @@ function groupGeneStats(X: CsrMatrix, labels: Int32Array, nGroups: number, group
  * Top marker genes of every group 0..max(labels) that has cells. `X` is cells x genes (log-normalised),
  * `labels` one group code per cell (-1 = none), `geneNames` one name per column.
  */
-export function rankGenesGroups(X: CsrMatrix, labels: Int32Array, geneNames: readonly string[], options: WilcoxonOptions = {}): MarkerTable {
+export function rankGenesGroups(X: CsrMatrix, labels: Int32Array, geneNames: readonly string[], options: WilcoxonOptions): MarkerTable {
   const { nRows: n, nCols: nGenes } = X;
   if (labels.length !== n) throw new RangeError(`rankGenesGroups: ${labels.length} labels for ${n} cells`);
   if (geneNames.length !== nGenes) throw new RangeError(`rankGenesGroups: ${geneNames.length} gene names for ${nGenes} genes`);
@@ -207,8 +210,9 @@ export function rankGenesGroups(X: CsrMatrix, labels: Int32Array, geneNames: rea
   }
   const groupSize = new Float64Array(nGroups);
   for (const label of labels) if (label >= 0) groupSize[label]++;
-  const nTop = Math.min(options.nTop ?? 100, nGenes);
+  const nTop = Math.min(options.nTop, nGenes);
   const tieCorrect = options.tieCorrect ?? false;
+  const unlog = options.logBase === undefined ? Math.expm1 : (v: number) => Math.expm1(v * Math.log(options.logBase!));
 
   const stats = groupGeneStats(X, labels, nGroups, groupSize, options);
   const groups = Array.from({ length: nGroups }, (_, c) => c).filter((c) => groupSize[c] > 0);
@@ -246,7 +250,7 @@ export function rankGenesGroups(X: CsrMatrix, labels: Int32Array, geneNames: rea
       table.rank[row] = r + 1;
       table.gene[row] = geneNames[g];
       table.score[row] = scores[g];
-      table.logFoldChange[row] = Math.log2((Math.expm1(meanIn) + 1e-9) / (Math.expm1(meanOut) + 1e-9));
+      table.logFoldChange[row] = Math.log2((unlog(meanIn) + 1e-9) / (unlog(meanOut) + 1e-9));
       table.pval[row] = pvals[g];
       table.pvalAdj[row] = adjusted[g];
       table.pctIn[row] = stats.nonZero[c * nGenes + g] / nIn;

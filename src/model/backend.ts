@@ -120,7 +120,7 @@ function transposeInner(t: tf.Tensor): tf.Tensor {
 
 /**
  * The stock BatchMatMul gradient multiplies with transpose flags, which the wasm kernel runs 10-18x
- * slower than a plain product; transposing explicitly first makes the backward pass ~5x faster.
+ * slower than a plain product; transposing explicitly first is much faster (docs/decisions.md).
  */
 export function registerTransposingMatMulGradient(): void {
   const mm = (a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): tf.Tensor =>

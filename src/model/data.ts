@@ -1,27 +1,11 @@
 /**
- * Model inputs (typed arrays, dense or CSR) and their conversion to dense mini-batch tensors.
+ * Model inputs (the dataset's typed arrays, dense or CSR) and their conversion to dense mini-batch tensors.
  */
 import * as tf from '@tensorflow/tfjs';
+import { isCsr } from '../io/sparse.js';
+import type { Matrix } from '../io/types.js';
+import type { Rng } from '../random.js';
 import type { Batch } from './module.js';
-
-/** Row-major dense matrix. */
-export interface DenseInput {
-  readonly nRows: number;
-  readonly nCols: number;
-  readonly data: Float32Array;
-  readonly indptr?: undefined;
-}
-
-/** Compressed sparse rows (same shape as src/io's CsrMatrix). */
-export interface CsrInput {
-  readonly nRows: number;
-  readonly nCols: number;
-  readonly indptr: Int32Array;
-  readonly indices: Int32Array;
-  readonly data: Float32Array;
-}
-
-export type MatrixInput = DenseInput | CsrInput;
 
 /** One categorical covariate; code −1 = missing (all-zero one-hot). */
 export interface ConditionInput {
@@ -38,7 +22,7 @@ export interface LabelInput {
 
 export interface ModelInputs {
   /** Cells x features: log-normalised expression (mse, gaussian), values in [0,1] (bernoulli) or raw counts (nb). */
-  readonly x: MatrixInput;
+  readonly x: Matrix;
   readonly geneNames?: readonly string[];
   /** Library sizes for nb; default: row sums of x. */
   readonly libSize?: Float32Array;
@@ -46,12 +30,8 @@ export interface ModelInputs {
   readonly labels?: LabelInput;
 }
 
-export function isCsr(m: MatrixInput): m is CsrInput {
-  return m.indptr !== undefined;
-}
-
 /** Dense copy of the given rows, [rows.length x nCols]. */
-export function denseRows(m: MatrixInput, rows: ArrayLike<number>): Float32Array {
+function denseRows(m: Matrix, rows: ArrayLike<number>): Float32Array {
   const out = new Float32Array(rows.length * m.nCols);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
@@ -64,7 +44,7 @@ export function denseRows(m: MatrixInput, rows: ArrayLike<number>): Float32Array
   return out;
 }
 
-export function rowSums(m: MatrixInput): Float32Array {
+export function rowSums(m: Matrix): Float32Array {
   const out = new Float32Array(m.nRows);
   for (let r = 0; r < m.nRows; r++) {
     let s = 0;
@@ -77,14 +57,14 @@ export function rowSums(m: MatrixInput): Float32Array {
 
 /** Everything a batch needs, already aligned to the model's conditions. */
 export interface PreparedData {
-  readonly x: MatrixInput;
+  readonly x: Matrix;
   readonly nCells: number;
   /** Condition codes per covariate, in the model's category order. */
   readonly conditionCodes: readonly Int32Array[];
   readonly conditionSizes: readonly number[];
   /** Label codes in the model's label order, −1 = missing; null without labels. */
   readonly labelCodes: Int32Array | null;
-  readonly nComponents: number;
+  readonly nClusters: number;
   readonly libSize: Float32Array | null;
 }
 
@@ -113,7 +93,7 @@ export function makeBatch(data: PreparedData, rows: ArrayLike<number>, withLabel
   let y: tf.Tensor2D | null = null;
   let labelled: tf.Tensor1D | null = null;
   if (withLabels && data.labelCodes) {
-    const k = data.nComponents;
+    const k = data.nClusters;
     const buf = new Float32Array(b * k);
     const mask = new Float32Array(b);
     for (let i = 0; i < b; i++) {
@@ -162,5 +142,18 @@ export function splitBatches(indices: Int32Array, size: number): Int32Array[] {
   const count = Math.ceil(n / size);
   const out: Int32Array[] = [];
   for (let i = 0; i < count; i++) out.push(indices.subarray(Math.floor((i * n) / count), Math.floor(((i + 1) * n) / count)));
+  return out;
+}
+
+/**
+ * One epoch's batches. With both labelled and unlabelled cells, batches alternate between the two
+ * sets, the smaller one cycling, so the supervised signal is present throughout the epoch.
+ */
+export function epochBatches(rng: Rng, labelled: Int32Array, unlabelled: Int32Array, batchSize: number): Int32Array[] {
+  const lab = splitBatches(rng.shuffle(labelled.slice()), batchSize);
+  const unl = splitBatches(rng.shuffle(unlabelled.slice()), batchSize);
+  if (lab.length === 0 || unl.length === 0) return lab.length ? lab : unl;
+  const out: Int32Array[] = [];
+  for (let i = 0; i < Math.max(lab.length, unl.length); i++) out.push(unl[i % unl.length], lab[i % lab.length]);
   return out;
 }

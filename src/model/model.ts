@@ -5,90 +5,18 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { selectColumns as selectCsrColumns } from '../io/sparse.js';
-import { conditionOneHot, disposeBatch, EVAL_BATCH, isCsr, makeBatch, mapRowBatches, rowSums, splitBatches, type MatrixInput, type ModelInputs, type PreparedData } from './data.js';
-import { EVAL_CONTEXT as EVAL } from './layers.js';
-import { CgmvaeModule, reparameterise, seededNormal, type Likelihood, type ModuleConfig } from './module.js';
+import { selectColumns } from '../io/sparse.js';
 import { Rng } from '../random.js';
 import { median } from '../stats.js';
-import { COMPONENT_PLACEMENTS, THESIS_RATES, train, type ComponentPlacement, type EpochReport, type Schedule, type TrainCallbacks, type TrainingOptions, type TrainingResult } from './training.js';
+import { checkTrainingConfig, type FitConfig, type ModuleConfig } from './config.js';
+import { conditionOneHot, disposeBatch, EVAL_BATCH, makeBatch, mapRowBatches, rowSums, splitBatches, type ModelInputs, type PreparedData } from './data.js';
+import { EVAL_CONTEXT as EVAL } from './layers.js';
+import { CgmvaeModule, reparameterise, seededNormal } from './module.js';
+import { train, type EpochReport, type TrainCallbacks, type TrainingResult } from './train/loop.js';
 
 export const MODEL_FORMAT = 'scgmdvae-model';
-export const MODEL_FORMAT_VERSION = 1;
-
-/** Everything fitModel accepts; only nComponents is required (defaults in DEFAULTS). */
-export interface FitConfig {
-  /** K, the number of clusters; with labels, the number of label categories. */
-  readonly nComponents: number;
-  readonly nz?: number;
-  readonly nw?: number;
-  /** Hidden widths of the encoder Qwz (the decoder Px mirrors them). */
-  readonly hidden?: readonly number[];
-  /** Hidden widths of Pz, Qy, Qd (and Pw). */
-  readonly latentHidden?: readonly number[];
-  readonly dropout?: number;
-  readonly likelihood?: Likelihood;
-  /** Symmetric Dirichlet prior α on the mixture weights. */
-  readonly dirichletAlpha?: number;
-  /** q(y) smoothing ε. */
-  readonly yEpsilon?: number;
-  /** p(w|c) from a network of c (needs at least one condition); off: p(w) = N(0, I). */
-  readonly learnedWPrior?: boolean;
-  /** Train q(y) and q(d) on μ_z rather than a z sample (prediction always reads μ_z). */
-  readonly classifyWithMean?: boolean;
-  readonly schedule?: Schedule;
-  readonly batchSize?: number;
-  /** Decoupled weight decay on dense kernels. */
-  readonly weightDecay?: number;
-  readonly validationFraction?: number;
-  /** Early-stopping patience in epochs (0: off); needs validationFraction > 0. */
-  readonly patience?: number;
-  readonly minDelta?: number;
-  readonly seed?: number;
-  /** Learning-rate cuts tolerated after non-finite losses. */
-  readonly maxNanRetries?: number;
-  /** Re-seed components that no cell picks, from the most crowded one (unsupervised; first 80 % of training). */
-  readonly reviveComponents?: boolean;
-  /** Split each step over two threads (wasm in Node has no threads of its own). */
-  readonly twoCores?: boolean;
-  /** Unsupervised: after this many epochs, place the components on a partition of the latent means (0: never). */
-  readonly componentInitEpochs?: number;
-  /** That partition: k-means on μ_z, or Louvain on the kNN graph of μ_z (exactly K communities). */
-  readonly componentPlacement?: ComponentPlacement;
-  /**
-   * Share of the epochs after the placement that train on its labels (at least one epoch); 0.15 gives
-   * the earlier 60-step anchor on pbmc3k, sorted PBMC, CellBench and the blobs. Longer keeps the
-   * partition: MNIST purity over training seeds 0-2 is 0.923/0.896/0.911 with one epoch and
-   * 0.945/0.927/0.935 at 0.25, but sorted PBMC's mean ARI over seeds 0-2 falls (mse 0.66 to 0.59).
-   */
-  readonly anchorShare?: number;
-}
-
-export const DEFAULTS = {
-  nz: 16,
-  nw: 8,
-  hidden: [256, 256],
-  latentHidden: [128],
-  dropout: 0.1,
-  likelihood: 'mse' as Likelihood,
-  dirichletAlpha: 1,
-  yEpsilon: 1e-3,
-  learnedWPrior: false,
-  classifyWithMean: true,
-  schedule: { kind: 'staircase', rates: THESIS_RATES, epochs: 70 } as Schedule,
-  batchSize: 128,
-  weightDecay: 1e-4,
-  validationFraction: 0.1,
-  patience: 20,
-  minDelta: 0,
-  seed: 0,
-  maxNanRetries: 3,
-  reviveComponents: true,
-  twoCores: false,
-  componentInitEpochs: 0,
-  componentPlacement: 'kmeans' as ComponentPlacement,
-  anchorShare: 0.15,
-};
+/** 2: the config's names follow the product's parameters (nClusters, latentDim, wDim). */
+export const MODEL_FORMAT_VERSION = 2;
 
 export interface ConditionMeta {
   readonly name: string;
@@ -117,7 +45,7 @@ export interface GeneAlignment {
 
 export interface Prediction {
   readonly nCells: number;
-  readonly nComponents: number;
+  readonly nClusters: number;
   /** q(y | μ_z, c), row-major [nCells x K]. */
   readonly probabilities: Float32Array;
   /** argmax component per cell. */
@@ -184,7 +112,7 @@ export class CgmvaeModel {
       conditionCodes,
       conditionSizes: this.config.conditionSizes,
       labelCodes,
-      nComponents: this.config.nComponents,
+      nClusters: this.config.nClusters,
       libSize,
     };
     return { data, alignment, unknownCategories };
@@ -192,7 +120,7 @@ export class CgmvaeModel {
 
   predict(inputs: ModelInputs): Prediction {
     const { data, alignment, unknownCategories } = this.prepare(inputs);
-    const { nComponents: k, nz, nw } = this.config;
+    const { nClusters: k, latentDim: nz, wDim: nw } = this.config;
     const joined = mapRowBatches(data, Int32Array.from({ length: data.nCells }, (_, i) => i), k + nz + nw, (batch) => {
       const enc = this.module.encode(batch, EVAL);
       const probs = tf.softmax(this.module.clusterLogits(enc.muZ, batch.c, EVAL));
@@ -213,7 +141,7 @@ export class CgmvaeModel {
       for (let j = 1; j < k; j++) if (row[j] > row[arg]) arg = j;
       clusters[i] = arg;
     }
-    return { nCells: n, nComponents: k, probabilities, clusters, labelNames: this.meta.labelNames, muZ, muW, alignment, unknownCategories };
+    return { nCells: n, nClusters: k, probabilities, clusters, labelNames: this.meta.labelNames, muZ, muW, alignment, unknownCategories };
   }
 
   /** Decoder mean at μ_z, with the cells' own conditions, [nCells x nInput]. */
@@ -253,7 +181,7 @@ export class CgmvaeModel {
    * for each component k, under the given condition categories (missing covariates: zero one-hot).
    */
   sample(perComponent: number, options: { conditions?: Record<string, string>; seed?: number; libSize?: number } = {}): { x: Float32Array; z: Float32Array; components: Int32Array } {
-    const { nComponents: k, nw } = this.config;
+    const { nClusters: k, wDim: nw } = this.config;
     const n = perComponent * k;
     const components = Int32Array.from({ length: n }, (_, i) => Math.floor(i / perComponent));
     const conditionCodes = this.meta.conditions.map((meta) => {
@@ -325,14 +253,6 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((g, i) => g === b[i]);
 }
 
-/** Columns `columns` of m (−1 = zero column), keeping CSR as CSR. */
-export function selectColumns(m: MatrixInput, columns: Int32Array): MatrixInput {
-  if (isCsr(m)) return selectCsrColumns(m, columns);
-  const data = new Float32Array(m.nRows * columns.length);
-  for (let r = 0; r < m.nRows; r++) for (let j = 0; j < columns.length; j++) if (columns[j] >= 0) data[r * columns.length + j] = m.data[r * m.nCols + columns[j]];
-  return { nRows: m.nRows, nCols: columns.length, data };
-}
-
 export interface FitCallbacks extends Omit<TrainCallbacks, 'onEpoch'> {
   /** After each epoch, with the model being trained (predict on it to follow progress). */
   readonly onEpoch?: (report: EpochReport, model: CgmvaeModel) => void | Promise<void>;
@@ -340,57 +260,22 @@ export interface FitCallbacks extends Omit<TrainCallbacks, 'onEpoch'> {
 
 /** Train a model on `inputs`. Labels with some −1 codes select semi-supervised mode, all present supervised. */
 export async function fitModel(inputs: ModelInputs, config: FitConfig, callbacks: FitCallbacks = {}): Promise<FitResult> {
-  const c = { ...DEFAULTS, ...config };
+  const { network, training } = config;
   const conditions = (inputs.conditions ?? []).map((cond) => ({ name: cond.name, categories: [...cond.categories] }));
   const labelNames = inputs.labels ? [...inputs.labels.categories] : null;
-  if (labelNames && labelNames.length !== c.nComponents) throw new Error(`labels have ${labelNames.length} categories but nComponents is ${c.nComponents}`);
-  if (!COMPONENT_PLACEMENTS.includes(c.componentPlacement)) throw new Error(`unknown componentPlacement '${c.componentPlacement}' (one of ${COMPONENT_PLACEMENTS.join(', ')})`);
-  if (!(c.anchorShare >= 0 && c.anchorShare <= 1)) throw new Error(`anchorShare must be in [0, 1], got ${c.anchorShare}`);
-  const moduleConfig: ModuleConfig = {
-    nInput: inputs.x.nCols,
-    nComponents: c.nComponents,
-    nz: c.nz,
-    nw: c.nw,
-    hidden: c.hidden,
-    latentHidden: c.latentHidden,
-    dropout: c.dropout,
-    likelihood: c.likelihood,
-    dirichletAlpha: c.dirichletAlpha,
-    yEpsilon: c.yEpsilon,
-    learnedWPrior: c.learnedWPrior,
-    classifyWithMean: c.classifyWithMean,
-    conditionSizes: conditions.map((cond) => cond.categories.length),
-  };
+  if (labelNames && labelNames.length !== network.nClusters) throw new Error(`labels have ${labelNames.length} categories but nClusters is ${network.nClusters}`);
+  checkTrainingConfig(training);
+  const moduleConfig: ModuleConfig = { ...network, nInput: inputs.x.nCols, conditionSizes: conditions.map((cond) => cond.categories.length) };
   // nb decodes samples at the median library size; a model without cells keeps 1.
-  const libraryMedian = c.likelihood === 'nb' && inputs.x.nRows > 0 ? median(inputs.libSize ?? rowSums(inputs.x)) : 1;
-  const module = new CgmvaeModule(moduleConfig, new Rng(c.seed).int());
+  const libraryMedian = network.likelihood === 'nb' && inputs.x.nRows > 0 ? median(inputs.libSize ?? rowSums(inputs.x)) : 1;
+  const module = new CgmvaeModule(moduleConfig, new Rng(training.seed).int());
   const model = new CgmvaeModel(module, { config: moduleConfig, geneNames: inputs.geneNames ? [...inputs.geneNames] : null, conditions, labelNames, libraryMedian });
-  const options: TrainingOptions = {
-    schedule: c.schedule,
-    batchSize: c.batchSize,
-    weightDecay: c.weightDecay,
-    validationFraction: c.validationFraction,
-    patience: c.patience,
-    minDelta: c.minDelta,
-    seed: c.seed,
-    maxNanRetries: c.maxNanRetries,
-    reviveComponents: c.reviveComponents,
-    twoCores: c.twoCores,
-    componentInitEpochs: c.componentInitEpochs,
-    componentPlacement: c.componentPlacement,
-    anchorShare: c.anchorShare,
-  };
   try {
     const { onEpoch } = callbacks;
-    const training = await train(module, model.prepare(inputs).data, options, { ...callbacks, onEpoch: onEpoch && ((r) => onEpoch(r, model)) });
-    return { model, training };
+    const result = await train(module, model.prepare(inputs).data, training, { ...callbacks, onEpoch: onEpoch && ((r) => onEpoch(r, model)) });
+    return { model, training: result };
   } catch (err) {
     model.dispose();
     throw err;
   }
-}
-
-/** A fresh Rng-seeded permutation helper for callers that subsample (benches). */
-export function seededPermutation(n: number, seed: number): Int32Array {
-  return new Rng(seed).shuffle(Int32Array.from({ length: n }, (_, i) => i));
 }

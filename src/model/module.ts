@@ -3,39 +3,14 @@
  *
  * Generative p(x,y,z,w,d|c) = p(x|z,c) p(z|w,y,c) p(y|d) p(d) p(w); inference q(z,w|x,c) from one
  * encoder Qwz, q(y|z,c) = Cat(softmax Qy), q(d|z,c) = Dir(exp Qd). y is enumerated, z and w are
- * reparameterised with one sample.
+ * reparameterised with one sample. The thesis' symbols stand for the config's names: K = nClusters,
+ * nz = latentDim (z), nw = wDim (w), g = nInput (x).
  */
 import * as tf from '@tensorflow/tfjs';
+import { LIKELIHOODS, type ModuleConfig } from './config.js';
 import { Mlp, ParamStore, softClip, softClipInverse, type ForwardContext } from './layers.js';
 import { Rng } from '../random.js';
 import { digamma, lgamma, lgammaNumber } from './special.js';
-
-export type Likelihood = 'mse' | 'gaussian' | 'bernoulli' | 'nb';
-export const LIKELIHOODS: readonly Likelihood[] = ['mse', 'gaussian', 'bernoulli', 'nb'];
-
-export interface ModuleConfig {
-  readonly nInput: number;
-  /** K, the number of mixture components (clusters). */
-  readonly nComponents: number;
-  readonly nz: number;
-  readonly nw: number;
-  /** Hidden widths of the x-facing networks Qwz and Px. */
-  readonly hidden: readonly number[];
-  /** Hidden widths of the latent networks Pz, Qy, Qd (and Pw). */
-  readonly latentHidden: readonly number[];
-  readonly dropout: number;
-  readonly likelihood: Likelihood;
-  /** Symmetric Dirichlet prior concentration α. */
-  readonly dirichletAlpha: number;
-  /** q(y) smoothing ε: ε/K + (1−ε) q(y). */
-  readonly yEpsilon: number;
-  /** p(w|c) from a network of c instead of N(0, I); off by default (it lets conditions separate in w). */
-  readonly learnedWPrior: boolean;
-  /** Train q(y|·,c) and q(d|·,c) on μ_z instead of a z sample (the thesis' classify_with_mu), as prediction reads them. */
-  readonly classifyWithMean: boolean;
-  /** Number of categories of each condition covariate (one-hot each, concatenated). */
-  readonly conditionSizes: readonly number[];
-}
 
 export const TERM_NAMES = ['reconstruction', 'z', 'w', 'y', 'd'] as const;
 export type TermName = (typeof TERM_NAMES)[number];
@@ -62,7 +37,7 @@ const LOG_2PI = Math.log(2 * Math.PI);
 /** Standard deviation of the initial component means of p(z|w,y,c). */
 const COMPONENT_SPREAD = 1.5;
 /** Encoder input for nb: log1p of counts normalised to this total. */
-export const NB_TARGET_SUM = 1e4;
+const NB_TARGET_SUM = 1e4;
 
 export interface Encoded {
   readonly muZ: tf.Tensor2D;
@@ -86,7 +61,7 @@ export class CgmvaeModule {
   constructor(readonly config: ModuleConfig, seed: number) {
     validateConfig(config);
     const rng = new Rng(seed);
-    const { nInput: g, nComponents: k, nz, nw, hidden, latentHidden, dropout } = config;
+    const { nInput: g, nClusters: k, latentDim: nz, wDim: nw, hidden, latentHidden, dropout } = config;
     const nc = config.conditionSizes.reduce((a, b) => a + b, 0);
     this.nCond = nc;
     this.qwz = new Mlp(this.params, 'qwz', g + nc, hidden, 2 * (nz + nw), dropout, rng);
@@ -118,7 +93,7 @@ export class CgmvaeModule {
   }
 
   encode(batch: Batch, ctx: ForwardContext): Encoded {
-    const { nz, nw } = this.config;
+    const { latentDim: nz, wDim: nw } = this.config;
     const out = this.qwz.apply(this.withC(this.encoderInput(batch), batch.c), ctx) as tf.Tensor2D;
     const [muZ, logvarZ, muW, logvarW] = tf.split(out, [nz, nz, nw, nw], 1) as tf.Tensor2D[];
     return {
@@ -131,7 +106,7 @@ export class CgmvaeModule {
 
   /** Means and log-variances of all K components of p(z|w,c): each [B, K, nz]. */
   componentPriors(w: tf.Tensor2D, c: tf.Tensor2D | null, ctx: ForwardContext): { mu: tf.Tensor3D; logvar: tf.Tensor3D } {
-    const { nComponents: k, nz } = this.config;
+    const { nClusters: k, latentDim: nz } = this.config;
     const out = this.pz.apply(this.withC(w, c), ctx);
     const [mu, logvar] = tf.split(out.reshape([-1, k, 2 * nz]), 2, 2) as tf.Tensor3D[];
     return { mu: softClip(mu, ...MEAN_CLIP) as tf.Tensor3D, logvar: softClip(logvar, ...LOGVAR_CLIP) as tf.Tensor3D };
@@ -194,7 +169,7 @@ export class CgmvaeModule {
    * component in the z-term and −log q(y|z,c) − E_q(d) log p(y|d) as the y-term.
    */
   lossTerms(batch: Batch, ctx: ForwardContext): LossTerms {
-    const { nComponents: k, dirichletAlpha: alpha, yEpsilon: eps } = this.config;
+    const { nClusters: k, dirichletAlpha: alpha, yEpsilon: eps } = this.config;
     const enc = this.encode(batch, ctx);
     const z = reparameterise(enc.muZ, enc.logvarZ, ctx.seed);
     const w = reparameterise(enc.muW, enc.logvarW, (ctx.seed ^ 0x9e3779b9) >>> 0);
@@ -234,7 +209,7 @@ export class CgmvaeModule {
    * w and c at first: the head's kernel is zeroed. Returns the variables it re-initialised.
    */
   placeComponents(centroids: ArrayLike<number>, variances: ArrayLike<number>): tf.Variable[] {
-    const { nComponents: k, nz } = this.config;
+    const { nClusters: k, latentDim: nz } = this.config;
     const bias = new Float32Array(2 * k * nz);
     for (let m = 0; m < k; m++) {
       for (let j = 0; j < nz; j++) {
@@ -260,7 +235,7 @@ export class CgmvaeModule {
    * between the two, and the copy's means are nudged so the z-term can pull them apart.
    */
   splitComponent(dead: number, donor: number, rng: Rng): void {
-    const { nz } = this.config;
+    const { latentDim: nz } = this.config;
     const copyColumns = (head: { W: tf.Variable; b: tf.Variable }, width: number, biasShift: (j: number) => number) => {
       const [nIn, nOut] = head.W.shape;
       const w = head.W.dataSync().slice();
@@ -292,7 +267,7 @@ export class CgmvaeModule {
 export type LossTerms = Record<TermName, tf.Tensor1D> & { clusterProbs: tf.Tensor2D };
 
 function validateConfig(c: ModuleConfig): void {
-  const positiveInts: [string, number][] = [['nInput', c.nInput], ['nComponents', c.nComponents], ['nz', c.nz], ['nw', c.nw]];
+  const positiveInts: [string, number][] = [['nInput', c.nInput], ['nClusters', c.nClusters], ['latentDim', c.latentDim], ['wDim', c.wDim]];
   for (const [name, v] of positiveInts) if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
   if (!LIKELIHOODS.includes(c.likelihood)) throw new Error(`unknown likelihood '${c.likelihood}'`);
   if (!(c.dirichletAlpha > 0)) throw new Error('dirichletAlpha must be > 0');

@@ -1,10 +1,17 @@
+/** The result files: each one's writer, the result AnnData, and the manifest. */
+import { join } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.js';
 import { toCsv } from '../io/csv.js';
-import type { Column, DenseMatrix, Frame } from '../io/types.js';
-import type { UnsValue } from '../io/h5ad-write.js';
+import { writeH5ad, type UnsValue } from '../io/h5ad-write.js';
+import type { AnnData, Column, DenseMatrix, Frame } from '../io/types.js';
 import type { MarkerTable } from '../markers/wilcoxon.js';
-import type { EpochReport } from '../model/index.js';
-import { TERM_NAMES } from '../model/index.js';
+import { TERM_NAMES, type EpochReport } from '../model/index.js';
+import { lossPng } from '../plot/loss.js';
+import { categoryColors } from '../plot/palette.js';
+import { umapPng } from '../plot/umap.js';
 import type { Covariate } from './covariates.js';
+import { conditionUmapName, resultFileNames, type ResultFileName } from './result-files.js';
+import type { PipelineManifest } from './types.js';
 
 /** Clusters numbered by size (largest first, as Seurat and scanpy's Leiden do), or named by label. */
 export interface ClusterAssignment {
@@ -34,14 +41,14 @@ export function numericColumn(values: ArrayLike<number>): Column {
   return { kind: 'numeric', values: Float64Array.from(values) };
 }
 
-export function covariateColumn(covariate: Covariate): Column {
+function covariateColumn(covariate: Covariate): Column {
   return { kind: 'categorical', categories: covariate.categories, codes: covariate.codes, ordered: false };
 }
 
 const label = (covariate: Covariate, cell: number) => covariate.categories[covariate.codes[cell]!] ?? '';
 
 /** The annotated cell table: barcode, cluster, its probability, UMAP, covariates and QC metrics. */
-export function cellsCsv(
+function cellsCsv(
   obs: Frame,
   clusters: ClusterAssignment,
   probability: Float32Array,
@@ -69,7 +76,7 @@ export function cellsCsv(
 }
 
 /** μ_z per cell. */
-export function latentCsv(barcodes: readonly string[], latent: DenseMatrix): string {
+function latentCsv(barcodes: readonly string[], latent: DenseMatrix): string {
   const header = ['barcode', ...Array.from({ length: latent.nCols }, (_, j) => `z_${j + 1}`)];
   return toCsv(
     header,
@@ -78,7 +85,7 @@ export function latentCsv(barcodes: readonly string[], latent: DenseMatrix): str
 }
 
 /** Loss terms per epoch, on the training and (when held out) validation cells. */
-export function trainingCsv(history: readonly EpochReport[]): string {
+function trainingCsv(history: readonly EpochReport[]): string {
   const terms = ['total', ...TERM_NAMES] as const;
   const header = ['epoch', 'learning_rate', ...terms.map((t) => `train_${t}`), ...terms.map((t) => `validation_${t}`), 'seconds'];
   return toCsv(
@@ -87,7 +94,7 @@ export function trainingCsv(history: readonly EpochReport[]): string {
   );
 }
 
-export function markersCsv(markers: MarkerTable, clusterNames: readonly string[]): string {
+function markersCsv(markers: MarkerTable, clusterNames: readonly string[]): string {
   return toCsv(
     ['cluster', 'rank', 'gene', 'score', 'logfoldchange', 'pval', 'pval_adj', 'pct_in', 'pct_out'],
     markers.gene.map((gene, i) => [
@@ -105,7 +112,7 @@ export function markersCsv(markers: MarkerTable, clusterNames: readonly string[]
 }
 
 /** The marker table as a data frame for `uns`, with scanpy's column names. */
-export function markersFrame(markers: MarkerTable, clusterNames: readonly string[]): Frame {
+function markersFrame(markers: MarkerTable, clusterNames: readonly string[]): Frame {
   return {
     index: markers.gene.map((_, i) => String(i)),
     columns: new Map<string, Column>([
@@ -123,7 +130,7 @@ export function markersFrame(markers: MarkerTable, clusterNames: readonly string
 }
 
 /** JSON-like values as `uns` entries: nulls dropped, number arrays typed, nested objects kept. */
-export function toUns(value: unknown): UnsValue | undefined {
+function toUns(value: unknown): UnsValue | undefined {
   if (value === null || value === undefined) return undefined;
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
   if (Array.isArray(value)) {
@@ -139,4 +146,88 @@ export function toUns(value: unknown): UnsValue | undefined {
     return out;
   }
   return undefined;
+}
+
+/** QC metrics carried into the cell table, scanpy's names. */
+const QC_COLUMNS = ['total_counts', 'n_genes_by_counts', 'pct_counts_mt'];
+
+/** What the result files are made of. */
+export interface RunResults {
+  /** The preprocessed cells: X log-normalised, layers.counts, obs with QC metrics, var with HVG columns. */
+  readonly data: AnnData;
+  readonly clusters: ClusterAssignment;
+  /** q(y) of each cell's cluster. */
+  readonly probability: Float32Array;
+  readonly latent: DenseMatrix;
+  readonly latentW: DenseMatrix;
+  readonly umap: DenseMatrix;
+  readonly conditions: readonly Covariate[];
+  readonly label?: Covariate;
+  readonly markers: MarkerTable;
+  readonly history: readonly EpochReport[];
+  /** What uns['cgmvae'] records: parameters, versions, cluster names and components. */
+  readonly provenance: Record<string, unknown>;
+}
+
+function covariatesOf(results: RunResults): Covariate[] {
+  return results.label ? [...results.conditions, results.label] : [...results.conditions];
+}
+
+/** The result h5ad: the preprocessed data with clusters, covariates, embeddings, markers and colours. */
+export function resultAnnData(results: RunResults): AnnData {
+  const { data, clusters } = results;
+  const obsColumns = new Map<string, Column>(data.obs.columns);
+  for (const covariate of covariatesOf(results)) obsColumns.set(covariate.name, covariateColumn(covariate));
+  obsColumns.set('cgmvae_cluster', { kind: 'categorical', categories: clusters.names, codes: clusters.codes, ordered: false });
+  obsColumns.set('cgmvae_cluster_prob', numericColumn(results.probability));
+  return {
+    X: data.X,
+    layers: data.layers,
+    obs: { index: data.obs.index, columns: obsColumns },
+    var: data.var,
+    obsm: new Map(Object.entries({ X_cgmvae: results.latent, X_cgmvae_w: results.latentW, X_umap: results.umap })),
+    uns: {
+      ...(toUns({ cgmvae: results.provenance }) as object),
+      default_embedding: 'X_umap',
+      cgmvae_cluster_colors: categoryColors(clusters.names.length),
+      cgmvae_markers: markersFrame(results.markers, clusters.names),
+    } as AnnData['uns'],
+  };
+}
+
+const UMAP_AXES: [string, string] = ['UMAP1', 'UMAP2'];
+
+type Writer = (path: string, results: RunResults) => Promise<void>;
+const text = (render: (results: RunResults) => string | Buffer): Writer => (path, results) => writeFileAtomic(path, render(results));
+
+/** Every fixed result file's writer (the manifest is written last, by writeManifest). */
+const WRITERS: Record<Exclude<ResultFileName, 'manifest.json'>, Writer> = {
+  'result.h5ad': (path, results) => writeH5ad(path, resultAnnData(results)),
+  'cells.csv': text((r) => cellsCsv(r.data.obs, r.clusters, r.probability, r.umap, covariatesOf(r), QC_COLUMNS)),
+  'markers.csv': text((r) => markersCsv(r.markers, r.clusters.names)),
+  'latent.csv': text((r) => latentCsv(r.data.obs.index, r.latent)),
+  'training.csv': text((r) => trainingCsv(r.history)),
+  'umap.png': text((r) =>
+    umapPng(r.umap, r.clusters.codes, r.clusters.names, { title: `c*GMΔVÆ clusters (${r.data.obs.index.length} cells)`, colors: categoryColors(r.clusters.names.length), axisLabels: UMAP_AXES }),
+  ),
+  'loss.png': text((r) =>
+    lossPng(
+      r.history.map((e) => ({ epoch: e.epoch, terms: { total: e.train.total, ...Object.fromEntries(Object.entries(e.train).filter(([k]) => k !== 'total')) } })),
+      { title: 'Training loss per epoch' },
+    ),
+  ),
+};
+
+/** Writes every result file but the manifest into `outDir`; returns the names of all, manifest.json included. */
+export async function writeResults(outDir: string, results: RunResults): Promise<string[]> {
+  for (const [name, write] of Object.entries(WRITERS)) await write(join(outDir, name), results);
+  for (const condition of results.conditions) {
+    const png = umapPng(results.umap, condition.codes, condition.categories, { title: `UMAP coloured by ${condition.name}`, axisLabels: UMAP_AXES });
+    await writeFileAtomic(join(outDir, conditionUmapName(condition.name)), png);
+  }
+  return resultFileNames(results.conditions.map((c) => c.name));
+}
+
+export async function writeManifest(outDir: string, manifest: PipelineManifest): Promise<void> {
+  await writeFileAtomic(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 }

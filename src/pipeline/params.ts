@@ -1,10 +1,21 @@
+/**
+ * The pipeline's parameters: the schema (schemas/pipeline-params.schema.json, the one source of the
+ * product's defaults), their resolved type, and the one translation from their snake_case names to the
+ * options of each stage (reader, preprocessing, model, UMAP, markers).
+ */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { InputError } from '../errors.js';
+import type { ReadOptions } from '../io/index.js';
+import type { UmapOptions } from '../embed/umap.js';
+import type { WilcoxonOptions } from '../markers/wilcoxon.js';
+import { FIXED_NETWORK, FIXED_TRAINING, namedSchedule, type FitConfig } from '../model/index.js';
+import type { ScheduleName } from '../model/index.js';
 import { packageRoot } from '../paths.js';
+import type { PreprocessOptions } from '../preprocess/index.js';
 
-/** The resolved parameters of one job; checked against schemas/pipeline-params.schema.json by test. */
+/** The resolved parameters of one job; checked against the schema by test. */
 export interface PipelineParams {
   layer: string | null;
   genome: string | null;
@@ -15,8 +26,17 @@ export interface PipelineParams {
   max_pct_mito: number | null;
   min_cells: number | null;
   target_sum: number | 'median';
+  exclude_highly_expressed: boolean;
+  max_fraction: number;
+  log_base: number | null;
   flavor: 'seurat' | 'cell_ranger' | 'seurat_v3' | 'seurat_v3_paper';
-  n_top_genes: number;
+  n_top_genes: number | null;
+  min_mean: number;
+  max_mean: number;
+  min_disp: number;
+  max_disp: number | null;
+  n_bins: number;
+  span: number;
   batch_key: string | null;
   n_clusters: number;
   latent_dim: number;
@@ -28,7 +48,7 @@ export interface PipelineParams {
   label_key: string | null;
   dirichlet_alpha: number;
   epochs: number | null;
-  schedule: 'step_decay' | 'staircase' | 'constant' | 'warmup';
+  schedule: ScheduleName;
   component_init_epochs: number | null;
   component_placement: 'kmeans' | 'louvain';
   learning_rate: number;
@@ -40,9 +60,12 @@ export interface PipelineParams {
   markers_n: number;
 }
 
+/** The parameters as a run settles them: the training length fixed for the cells kept. */
+export type SettledParams = PipelineParams & { epochs: number; component_init_epochs: number };
+
 export const pipelineParamsSchema = JSON.parse(
   readFileSync(join(packageRoot, 'schemas', 'pipeline-params.schema.json'), 'utf8'),
-) as Record<string, unknown> & { properties: Record<string, { type?: string | string[] }> };
+) as Record<string, unknown> & { properties: Record<string, { type?: string | string[]; default?: unknown; enum?: unknown[] }> };
 
 /** Parameters that fail the schema; `problems` name each offending key. */
 export class ParamsError extends InputError {
@@ -71,4 +94,87 @@ export function resolveParams(input: unknown): PipelineParams {
   const params = structuredClone(input) as Record<string, unknown>;
   if (!validate(params)) throw new ParamsError((validate.errors ?? []).map(describe));
   return params as unknown as PipelineParams;
+}
+
+/** The batch key HVG selection uses: the given one, else the first condition, so genes that differ only between conditions do not lead the selection. */
+function effectiveBatchKey(params: PipelineParams): string | null {
+  return params.batch_key ?? params.condition_keys[0] ?? null;
+}
+
+/** Cell passes that `epochs: null` aims for (a small file needs more epochs for the same number of steps). */
+const AUTO_CELL_PASSES = 55_000;
+const AUTO_EPOCHS: [number, number] = [20, 400];
+
+/** Fills in the epochs and the component placement for `nCells` training cells where the parameters leave them to the run. */
+export function settleParams(params: PipelineParams, nCells: number): SettledParams {
+  const epochs = params.epochs ?? Math.min(AUTO_EPOCHS[1], Math.max(AUTO_EPOCHS[0], Math.round(AUTO_CELL_PASSES / Math.max(1, nCells))));
+  return { ...params, batch_key: effectiveBatchKey(params), epochs, component_init_epochs: params.component_init_epochs ?? Math.floor(epochs / 2) };
+}
+
+const orUndefined = <T>(value: T | null): T | undefined => value ?? undefined;
+
+export function readOptions(params: PipelineParams): ReadOptions {
+  return { layer: orUndefined(params.layer), genome: orUndefined(params.genome) };
+}
+
+/** The parameters readOptions and preprocessOptions read (condition_keys aside, which only stands in for batch_key): the preprocess command's. */
+export const PREPROCESS_KEYS = [
+  'layer', 'genome', 'min_genes', 'max_genes', 'min_counts', 'max_counts', 'max_pct_mito', 'min_cells', 'target_sum', 'exclude_highly_expressed',
+  'max_fraction', 'log_base', 'flavor', 'n_top_genes', 'min_mean', 'max_mean', 'min_disp', 'max_disp', 'n_bins', 'span', 'batch_key',
+] as const satisfies readonly (keyof PipelineParams)[];
+
+export function preprocessOptions(params: PipelineParams): PreprocessOptions {
+  return {
+    minGenes: orUndefined(params.min_genes),
+    maxGenes: orUndefined(params.max_genes),
+    minCounts: orUndefined(params.min_counts),
+    maxCounts: orUndefined(params.max_counts),
+    maxPctMito: orUndefined(params.max_pct_mito),
+    minCells: orUndefined(params.min_cells),
+    targetSum: params.target_sum,
+    excludeHighlyExpressed: params.exclude_highly_expressed,
+    maxFraction: params.max_fraction,
+    logBase: orUndefined(params.log_base),
+    flavor: params.flavor,
+    nTopGenes: orUndefined(params.n_top_genes),
+    minMean: params.min_mean,
+    maxMean: params.max_mean,
+    minDisp: params.min_disp,
+    maxDisp: params.max_disp ?? Infinity,
+    nBins: params.n_bins,
+    span: params.span,
+    batchKey: orUndefined(effectiveBatchKey(params)),
+  };
+}
+
+/** The model and its training plan; `nClusters` is n_clusters, or the label categories when labels are given. */
+export function fitConfig(params: SettledParams, nClusters: number): FitConfig {
+  return {
+    network: {
+      ...FIXED_NETWORK,
+      nClusters,
+      latentDim: params.latent_dim,
+      wDim: params.w_dim,
+      hidden: params.hidden,
+      likelihood: params.likelihood,
+      dirichletAlpha: params.dirichlet_alpha,
+    },
+    training: {
+      ...FIXED_TRAINING,
+      epochs: params.epochs,
+      schedule: namedSchedule(params.schedule, params.learning_rate, params.epochs),
+      batchSize: params.batch_size,
+      seed: params.seed,
+      componentInitEpochs: params.component_init_epochs,
+      componentPlacement: params.component_placement,
+    },
+  };
+}
+
+export function umapOptions(params: PipelineParams): UmapOptions {
+  return { nNeighbors: params.n_neighbors, minDist: params.min_dist, spread: params.spread, seed: params.seed };
+}
+
+export function markerOptions(params: PipelineParams): WilcoxonOptions {
+  return { nTop: params.markers_n, logBase: orUndefined(params.log_base) };
 }

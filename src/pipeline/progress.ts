@@ -1,6 +1,6 @@
 import type { PipelineProgress, PipelineStage } from './types.js';
 
-/** Share of a typical run's wall time spent in each stage (measured on pbmc3k), for `overall` and the ETA. */
+/** Share of a typical run's wall time spent in each stage, for `overall` and the ETA. */
 const STAGE_WEIGHTS: Record<PipelineStage, number> = {
   read: 0.04,
   qc: 0.02,
@@ -13,17 +13,32 @@ const STAGE_WEIGHTS: Record<PipelineStage, number> = {
 };
 const STAGES = Object.keys(STAGE_WEIGHTS) as PipelineStage[];
 
-/** Turns stage-local fractions into whole-job progress events with an ETA. */
-export class ProgressTracker {
-  private readonly started = performance.now();
+/** A run's stages: enters each (checking for cancellation), times it for the manifest, and turns stage-local fractions into whole-job progress with an ETA. */
+export class StageTracker {
+  readonly seconds: Partial<Record<PipelineStage, number>> = {};
+  readonly startedAt = performance.now();
+  private current?: { stage: PipelineStage; since: number };
 
-  constructor(private readonly emit: (event: PipelineProgress) => void = () => {}) {}
+  constructor(private readonly emit: (event: PipelineProgress) => void = () => {}, private readonly signal?: AbortSignal) {}
+
+  enter(stage: PipelineStage, message: string): void {
+    this.signal?.throwIfAborted();
+    this.leave();
+    this.current = { stage, since: performance.now() };
+    this.report(stage, 0, message);
+  }
+
+  /** Stops the current stage's clock. */
+  leave(): void {
+    if (this.current) this.seconds[this.current.stage] = (this.seconds[this.current.stage] ?? 0) + (performance.now() - this.current.since) / 1000;
+    this.current = undefined;
+  }
 
   report(stage: PipelineStage, fraction: number, message: string, extra: Pick<PipelineProgress, 'epoch' | 'loss'> = {}): void {
     const done = STAGES.slice(0, STAGES.indexOf(stage)).reduce((sum, s) => sum + STAGE_WEIGHTS[s], 0);
     const clamped = Math.min(1, Math.max(0, fraction));
     const overall = Math.min(1, done + STAGE_WEIGHTS[stage] * clamped);
-    const elapsed = (performance.now() - this.started) / 1000;
+    const elapsed = (performance.now() - this.startedAt) / 1000;
     const etaSeconds = overall > 0.01 ? (elapsed * (1 - overall)) / overall : undefined;
     this.emit({ stage, fraction: clamped, overall, message, ...extra, ...(etaSeconds === undefined ? {} : { etaSeconds: Math.round(etaSeconds) }) });
   }

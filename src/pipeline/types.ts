@@ -1,4 +1,7 @@
 /** The contract between the pipeline and its shells (CLI, queue worker, tests). */
+import type { SettledParams } from './params.js';
+
+export type PipelineStage = 'read' | 'qc' | 'hvg' | 'fit' | 'latents' | 'umap' | 'markers' | 'write';
 
 /** One progress event; `overall` is the fraction of the whole job (0..1). */
 export interface PipelineProgress {
@@ -11,34 +14,37 @@ export interface PipelineProgress {
   etaSeconds?: number;
 }
 
-export type PipelineStage = 'read' | 'qc' | 'hvg' | 'fit' | 'latents' | 'umap' | 'markers' | 'write';
-
-/** The files one run writes into its output folder. */
-export const RESULT_FILES = {
-  'cells.csv': 'text/csv; charset=utf-8',
-  'result.h5ad': 'application/x-hdf5',
-  'markers.csv': 'text/csv; charset=utf-8',
-  'latent.csv': 'text/csv; charset=utf-8',
-  'training.csv': 'text/csv; charset=utf-8',
-  'umap.png': 'image/png',
-  'loss.png': 'image/png',
-  'manifest.json': 'application/json',
-} as const;
-export type ResultFileName = keyof typeof RESULT_FILES;
-
-/** The UMAP coloured by one condition column: umap_<column>.png, the name made safe for a file. */
-export function conditionUmapName(condition: string): string {
-  return `umap_${condition.replace(/[^A-Za-z0-9_.-]/g, '_')}.png`;
-}
-const CONDITION_UMAP = /^umap_[A-Za-z0-9_.-]+\.png$/;
-
-/** The content type of a result file a run may write, or undefined for any other name. */
-export function resultContentType(name: string): string | undefined {
-  if (Object.hasOwn(RESULT_FILES, name)) return RESULT_FILES[name as ResultFileName];
-  return CONDITION_UMAP.test(name) ? 'image/png' : undefined;
-}
-
 export interface PipelineRunOptions {
   signal?: AbortSignal;
   onProgress?: (event: PipelineProgress) => void;
+}
+
+export interface PipelineJob {
+  /** A dataset file, folder or archive, in any format the reader knows. */
+  readonly inputPath: string;
+  /** Folder the results are written to (created if needed). */
+  readonly outDir: string;
+  /** Parameters as the user gave them; validated and completed with defaults. */
+  readonly params: unknown;
+}
+
+/** What a finished run did, written as manifest.json beside the results. */
+export interface PipelineManifest {
+  readonly scgmdvae_version: string;
+  readonly tfjs_version: string;
+  readonly backend: string;
+  readonly started_at: string;
+  readonly finished_at: string;
+  readonly input: { name: string; sha256: string; format: string; matrix: string; values: string; n_obs: number; n_vars: number };
+  readonly params: SettledParams;
+  readonly seed: number;
+  readonly cells: { input: number; kept: number };
+  readonly genes: { input: number; kept: number; highly_variable: number };
+  readonly clusters: { count: number; names: string[]; sizes: number[] };
+  readonly training: { epochs: number; best_epoch: number; stopped_early: boolean; nan_rollbacks: number };
+  readonly stage_seconds: Partial<Record<PipelineStage, number>>;
+  readonly total_seconds: number;
+  readonly peak_rss_mb: number;
+  readonly warnings: string[];
+  readonly outputs: string[];
 }

@@ -5,17 +5,16 @@
 import type { CsrMatrix, ValuesKind } from '../io/types.js';
 import { PreprocessError } from './errors.js';
 import { loessFit } from './loess.js';
-import { lowerBound, median } from '../stats.js';
+import { argsort, lowerBound, median } from '../stats.js';
 import { requireValues } from './normalize.js';
 import { flaggedIndices } from './qc.js';
-import { argsort, geneMeanVar, type GeneMeanVar } from './stats.js';
+import { geneMeanVar, type GeneMeanVar } from './mean-var.js';
 
 export const HVG_FLAVORS = ['seurat', 'cell_ranger', 'seurat_v3', 'seurat_v3_paper'] as const;
 export type HvgFlavor = (typeof HVG_FLAVORS)[number];
 
 export interface HvgOptions {
-  /** scanpy's default is 'seurat'. */
-  readonly flavor?: HvgFlavor;
+  readonly flavor: HvgFlavor;
   /** Number of genes to select; for the dispersion flavours it replaces the mean/dispersion cutoffs (scanpy: mandatory-ish for seurat_v3, default 2000). */
   readonly nTopGenes?: number;
   readonly minMean?: number;
@@ -47,11 +46,26 @@ export interface HvgColumns {
   readonly highly_variable_intersection?: Uint8Array;
 }
 
-const DEFAULTS = { minMean: 0.0125, maxMean: 3, minDisp: 0.5, maxDisp: Infinity, nBins: 20, span: 0.3, v3TopGenes: 2000 };
+/** The HVG columns in the order tables and frames show them: scanpy's names. */
+export const HVG_COLUMN_ORDER = [
+  'highly_variable',
+  'highly_variable_rank',
+  'means',
+  'variances',
+  'variances_norm',
+  'dispersions',
+  'dispersions_norm',
+  'highly_variable_nbatches',
+  'highly_variable_intersection',
+] as const satisfies readonly (keyof HvgColumns)[];
+export const HVG_BOOLEAN_COLUMNS = new Set<string>(['highly_variable', 'highly_variable_intersection']);
+
+/** scanpy's defaults where an option is omitted. */
+export const HVG_DEFAULTS = { minMean: 0.0125, maxMean: 3, minDisp: 0.5, maxDisp: Infinity, nBins: 20, span: 0.3, v3TopGenes: 2000 };
 
 /** Selects highly variable genes (columns) of a cells x genes matrix. */
-export function highlyVariableGenes(matrix: CsrMatrix, options: HvgOptions = {}): HvgColumns {
-  const { flavor = 'seurat', nTopGenes, batch, valuesKind } = options;
+export function highlyVariableGenes(matrix: CsrMatrix, options: HvgOptions): HvgColumns {
+  const { flavor, nTopGenes, batch, valuesKind } = options;
   if (!HVG_FLAVORS.includes(flavor)) {
     throw new PreprocessError(`highly_variable_genes: unknown flavor "${flavor}"; pass one of ${HVG_FLAVORS.join(', ')}`);
   }
@@ -67,7 +81,7 @@ export function highlyVariableGenes(matrix: CsrMatrix, options: HvgOptions = {})
       'seurat_v3 models raw counts: pass the counts (before normalize_total/log1p, e.g. the counts layer), or use flavor "seurat" or "cell_ranger" on log-normalised data',
       valuesKind,
     );
-    return seuratV3(matrix, flavor, nTopGenes ?? DEFAULTS.v3TopGenes, options.span ?? DEFAULTS.span, batches);
+    return seuratV3(matrix, flavor, nTopGenes ?? HVG_DEFAULTS.v3TopGenes, options.span ?? HVG_DEFAULTS.span, batches);
   }
   if (flavor === 'seurat') {
     requireValues(
@@ -81,12 +95,12 @@ export function highlyVariableGenes(matrix: CsrMatrix, options: HvgOptions = {})
     requireValues(matrix, 'flavor cell_ranger', ['scaled'], 'pass the log-normalised (or normalised) values, not scaled ones', valuesKind);
   }
   const selection: Selection = nTopGenes ?? {
-    minMean: options.minMean ?? DEFAULTS.minMean,
-    maxMean: options.maxMean ?? DEFAULTS.maxMean,
-    minDisp: options.minDisp ?? DEFAULTS.minDisp,
-    maxDisp: options.maxDisp ?? DEFAULTS.maxDisp,
+    minMean: options.minMean ?? HVG_DEFAULTS.minMean,
+    maxMean: options.maxMean ?? HVG_DEFAULTS.maxMean,
+    minDisp: options.minDisp ?? HVG_DEFAULTS.minDisp,
+    maxDisp: options.maxDisp ?? HVG_DEFAULTS.maxDisp,
   };
-  const nBins = options.nBins ?? DEFAULTS.nBins;
+  const nBins = options.nBins ?? HVG_DEFAULTS.nBins;
   if (!(Number.isInteger(nBins) && nBins > 0)) throw new PreprocessError(`highly_variable_genes: n_bins must be a positive integer, got ${nBins}`);
   const base = options.log1pBase ?? null;
   const transform = flavor === 'seurat' ? (base === null ? Math.expm1 : (v: number) => Math.expm1(v * Math.log(base))) : undefined;

@@ -6,8 +6,7 @@
  * `surface: 'direct'` it is made at every x.
  */
 import { PreprocessError } from './errors.js';
-import { argsort } from './stats.js';
-import { lowerBound } from '../stats.js';
+import { argsort, lowerBound } from '../stats.js';
 
 export interface LoessOptions {
   /** Fraction of the points in each local neighbourhood (R's `span`, scanpy's 0.3). */

@@ -39,14 +39,17 @@ export function requireValues(
 }
 
 export interface NormalizeTotalOptions {
-  /** Total each cell is scaled to; 'median' (scanpy's default) takes the median of the cells' totals. */
-  readonly targetSum?: number | 'median';
+  /** Total each cell is scaled to; 'median' (scanpy's target_sum=None) takes the median of the cells' totals. */
+  readonly targetSum: number | 'median';
   /** Leave out of every cell's total the genes that exceed `maxFraction` of some cell's total. */
   readonly excludeHighlyExpressed?: boolean;
   readonly maxFraction?: number;
   /** What the caller knows the values are; classified from the data when omitted. */
   readonly valuesKind?: ValuesKind;
 }
+
+/** scanpy's default where an option is omitted. */
+export const NORMALIZE_DEFAULTS = { maxFraction: 0.05 };
 
 /** What normalize_total did, for the dataset's provenance (scanpy keeps the same facts). */
 export interface NormalizeRecord {
@@ -64,9 +67,9 @@ export interface NormalizeRecord {
  */
 export function normalizeTotal(
   matrix: CsrMatrix,
-  options: NormalizeTotalOptions = {},
+  options: NormalizeTotalOptions,
 ): { matrix: CsrMatrix; record: NormalizeRecord } {
-  const { targetSum = 'median', excludeHighlyExpressed = false, maxFraction = 0.05, valuesKind } = options;
+  const { targetSum, excludeHighlyExpressed = false, maxFraction = NORMALIZE_DEFAULTS.maxFraction, valuesKind } = options;
   requireValues(
     matrix,
     'normalize_total',

@@ -129,31 +129,3 @@ export function flaggedIndices(mask: ArrayLike<number>): Int32Array {
   for (let i = 0; i < mask.length; i++) if (mask[i]) out.push(i);
   return Int32Array.from(out);
 }
-
-/** The submatrix of the given rows and columns (both increasing), built in one pass without densifying. */
-export function subsetCsr(matrix: CsrMatrix, rows: Int32Array, cols: Int32Array): CsrMatrix {
-  const newCol = new Int32Array(matrix.nCols).fill(-1);
-  for (let j = 0; j < cols.length; j++) newCol[cols[j]!] = j;
-  const { indptr, indices, data } = matrix;
-  let nnz = 0;
-  for (let i = 0; i < rows.length; i++) {
-    const end = indptr[rows[i]! + 1]!;
-    for (let k = indptr[rows[i]!]!; k < end; k++) if (newCol[indices[k]!]! >= 0) nnz++;
-  }
-  const outPtr = new Int32Array(rows.length + 1);
-  const outIndices = new Int32Array(nnz);
-  const outData = new Float32Array(nnz);
-  let slot = 0;
-  for (let i = 0; i < rows.length; i++) {
-    const end = indptr[rows[i]! + 1]!;
-    for (let k = indptr[rows[i]!]!; k < end; k++) {
-      const col = newCol[indices[k]!]!;
-      if (col >= 0) {
-        outIndices[slot] = col;
-        outData[slot++] = data[k]!;
-      }
-    }
-    outPtr[i + 1] = slot;
-  }
-  return { nRows: rows.length, nCols: cols.length, indptr: outPtr, indices: outIndices, data: outData };
-}

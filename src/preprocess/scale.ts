@@ -1,7 +1,7 @@
 import type { CsrMatrix, DenseMatrix } from '../io/types.js';
 import { selectColumns } from '../io/sparse.js';
 import { PreprocessError } from './errors.js';
-import { geneMeanVar } from './stats.js';
+import { geneMeanVar } from './mean-var.js';
 
 export interface ScaleOptions {
   /** Genes (columns) to keep, increasing; all genes when omitted. Zero-centred values are dense, so pass the highly variable genes. */

@@ -5,16 +5,13 @@
  */
 import { UnrecoverableError, WaitingError, type SandboxedJob } from 'bullmq';
 import { rm } from 'node:fs/promises';
-import { InputError } from '../errors.js';
-import type { PipelineProgress, PipelineRunOptions } from '../pipeline/types.js';
+import { InputError, redactPaths } from '../errors.js';
+import type { PipelineJob, PipelineProgress, PipelineRunOptions } from '../pipeline/types.js';
 import { LocalStorage } from '../storage/local.js';
 import type { JobOutcome } from '../storage/types.js';
 import type { AnalysisJobData, StoredProgress } from './index.js';
 
-export type PipelineFunction = (
-  job: { inputPath: string; outDir: string; params: unknown },
-  options: PipelineRunOptions,
-) => Promise<unknown>;
+export type PipelineFunction = (job: PipelineJob, options: PipelineRunOptions) => Promise<unknown>;
 
 /** The abort reason a stopping worker uses to hand its job back to the queue instead of canceling it. */
 export const RELEASE_REASON = 'scgmdvae:release';
@@ -25,11 +22,6 @@ const PROGRESS_INTERVAL_MS = 250;
 /** The environment variable through which the worker tells its children where the data lives. */
 export const DATA_DIR_ENV = 'DATA_DIR';
 
-/** Messages name files by their server paths; users see what the paths stand for instead. */
-function withoutPaths(text: string, paths: Record<string, string>): string {
-  return Object.entries(paths).reduce((out, [path, name]) => out.replaceAll(path, name), text);
-}
-
 function throttledProgress(job: SandboxedJob<AnalysisJobData>, paths: Record<string, string>): (event: PipelineProgress) => void {
   let lastStage = '';
   let lastSent = 0;
@@ -38,7 +30,7 @@ function throttledProgress(job: SandboxedJob<AnalysisJobData>, paths: Record<str
     if (event.stage === lastStage && now - lastSent < PROGRESS_INTERVAL_MS) return;
     lastStage = event.stage;
     lastSent = now;
-    const progress: StoredProgress = { ...event, message: withoutPaths(event.message, paths), at: new Date(now).toISOString() };
+    const progress: StoredProgress = { ...event, message: redactPaths(event.message, paths), at: new Date(now).toISOString() };
     void job.updateProgress(progress as unknown as Record<string, unknown>);
   };
 }
@@ -49,7 +41,7 @@ function throttledProgress(job: SandboxedJob<AnalysisJobData>, paths: Record<str
  */
 function reportable(err: unknown, paths: Record<string, string>): Error {
   const error = err instanceof Error ? err : new Error(String(err));
-  error.message = withoutPaths(error.message, paths);
+  error.message = redactPaths(error.message, paths);
   Object.defineProperty(error, 'name', { value: error.name, enumerable: true, writable: true, configurable: true });
   return error;
 }
@@ -86,7 +78,7 @@ export function createProcessor(runPipeline: PipelineFunction) {
         throw new UnrecoverableError('canceled');
       }
       if (err instanceof InputError) {
-        const message = withoutPaths(err.message, paths);
+        const message = redactPaths(err.message, paths);
         await finish({ state: 'EXECUTOR_ERROR', error: { kind: err.name, message } });
         throw new UnrecoverableError(message);
       }

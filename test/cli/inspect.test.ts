@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { fixture, repoRoot } from '../io/fixtures.js';
 
 function cli(...args: string[]) {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'cli.ts'), ...args], { encoding: 'utf8', cwd: repoRoot });
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), ...args], { encoding: 'utf8', cwd: repoRoot });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 

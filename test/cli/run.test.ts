@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { repoRoot, tempDir } from '../io/fixtures.js';
 
 function cli(...args: string[]) {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'cli.ts'), ...args], { encoding: 'utf8', cwd: repoRoot });
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), ...args], { encoding: 'utf8', cwd: repoRoot });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -43,9 +43,12 @@ describe('cli preprocess', () => {
     assert.deepEqual((await readdir(out)).sort(), ['hvg.csv', 'qc_cells.csv']);
   });
 
-  it('refuses a bad flag value naming the flag', () => {
-    const { code, stderr } = cli('preprocess', join(repoRoot, 'test', 'fixtures', 'preprocess', 'pbmc3k_subset'), '--out', '/tmp/never', '--flavor', 'scran');
-    assert.equal(code, 2);
-    assert.match(stderr, /--flavor takes one of/);
+  it('refuses a bad value naming the parameter, and a parameter the command does not use', () => {
+    const bad = cli('preprocess', join(repoRoot, 'test', 'fixtures', 'preprocess', 'pbmc3k_subset'), '--out', '/tmp/never', '--flavor', 'scran');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /"flavor" must be equal to one of the allowed values/);
+    const foreign = cli('preprocess', join(repoRoot, 'test', 'fixtures', 'preprocess', 'pbmc3k_subset'), '--out', '/tmp/never', '--n-clusters', '3');
+    assert.equal(foreign.code, 2);
+    assert.match(foreign.stderr, /"n_clusters" is not a parameter of this command; it takes layer, genome, min_genes/);
   });
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { louvain, modularity, partitionGraph, type WeightedGraph } from '../../src/cluster/louvain.js';
+import { louvain, modularity, partitionGraph } from '../../src/cluster/louvain.js';
+import type { WeightedGraph } from '../../src/neighbors/graph.js';
 
 /** Undirected edges [a, b, w] as a both-direction edge list. */
 function graphOf(nNodes: number, edges: [number, number, number][]): WeightedGraph {

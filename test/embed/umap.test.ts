@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { knn } from '../../src/embed/knn.js';
-import { fitCurveParams, neighbourGraph, umap } from '../../src/embed/umap.js';
-import { gaussianMixture } from '../fixtures/embed/mixture.js';
+import { knn } from '../../src/neighbors/knn.js';
+import { fitCurveParams, umap } from '../../src/embed/umap.js';
+import { gaussianMixture } from '../fixtures/points/mixture.js';
 
 test('fitCurveParams matches umap-learn find_ab_params (scipy curve_fit)', () => {
   // Reference values from scipy.optimize.curve_fit on umap-learn's curve and target.
@@ -14,23 +14,6 @@ test('fitCurveParams matches umap-learn find_ab_params (scipy curve_fit)', () =>
 });
 
 const mixture = gaussianMixture(600, 16, 3, 11);
-
-test('neighbourGraph is symmetric with weights in (0, 1], and links each cell to its nearest neighbours', () => {
-  const graph = neighbourGraph(mixture.points, 15);
-  assert.equal(graph.nNodes, 600);
-  const edges = new Map<string, number>();
-  for (let e = 0; e < graph.head.length; e++) {
-    const w = graph.weight[e]!;
-    assert.ok(w > 0 && w <= 1, `edge ${graph.head[e]} -> ${graph.tail[e]} has weight ${w}`);
-    assert.notEqual(graph.head[e], graph.tail[e]);
-    edges.set(`${graph.head[e]},${graph.tail[e]}`, w);
-  }
-  for (const [key, w] of edges) assert.equal(edges.get(key.split(',').reverse().join(',')), w, `edge ${key} is not symmetric`);
-  const neighbours = knn(mixture.points, 14);
-  for (let i = 0; i < 600; i++) for (let m = 0; m < 14; m++) assert.ok(edges.has(`${i},${neighbours.indices[i * 14 + m]}`));
-  // The nearest neighbour's directed membership is 1, so its union weight is 1.
-  for (let i = 0; i < 600; i++) assert.ok(Math.abs(edges.get(`${i},${neighbours.indices[i * 14]}`)! - 1) < 1e-12);
-});
 
 test('umap is reproducible for a seed, finite, and keeps clusters apart', async () => {
   const first = await umap(mixture.points, { seed: 7, nEpochs: 200 });

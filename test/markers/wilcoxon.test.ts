@@ -28,7 +28,7 @@ function assertClose(actual: number, expected: number, relative: number, what: s
 
 test('hand-computed case: one gene, zeros and ties', () => {
   // Values 0 0 | 1 2 2: ranks 1.5 1.5 | 3 4.5 4.5; group 0 rank sum 3 vs expected 6, sd sqrt(2*3*6/12).
-  const table = rankGenesGroups(csr([[0], [0], [1], [2], [2]]), Int32Array.from([0, 0, 1, 1, 1]), ['g']);
+  const table = rankGenesGroups(csr([[0], [0], [1], [2], [2]]), Int32Array.from([0, 0, 1, 1, 1]), ['g'], { nTop: 1 });
   assert.deepEqual(Array.from(table.group), [0, 1]);
   assert.deepEqual(Array.from(table.rank), [1, 1]);
   assertClose(table.score[0], -3 / Math.sqrt(3), 1e-12, 'score group 0');
@@ -101,4 +101,14 @@ test('p-value helpers: normal tail and Benjamini-Hochberg', () => {
   // statsmodels multipletests(..., method="fdr_bh") on [0.01, 0.04, 0.03, 0.2]: [0.04, 0.0533, 0.0533, 0.2].
   const adjusted = benjaminiHochberg(Float64Array.from([0.01, 0.04, 0.03, 0.2]));
   [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.2].forEach((v, i) => assertClose(adjusted[i], v, 1e-12, `bh ${i}`));
+});
+
+test('log fold changes undo a log1p of another base, as scanpy does with uns["log1p"]["base"]', () => {
+  // log2(1 + x) of 3 and 1 in group 0, 1 and 0 in group 1: means 1.5 and 0.5 in base 2.
+  const values = [[2], [1], [1], [0]];
+  const natural = rankGenesGroups(csr(values), Int32Array.from([0, 0, 1, 1]), ['g'], { nTop: 1 });
+  const base2 = rankGenesGroups(csr(values), Int32Array.from([0, 0, 1, 1]), ['g'], { nTop: 1, logBase: 2 });
+  assertClose(natural.logFoldChange[0], Math.log2((Math.expm1(1.5) + 1e-9) / (Math.expm1(0.5) + 1e-9)), 1e-12, 'natural');
+  assertClose(base2.logFoldChange[0], Math.log2((2 ** 1.5 - 1 + 1e-9) / (2 ** 0.5 - 1 + 1e-9)), 1e-12, 'base 2');
+  assert.deepEqual(Array.from(base2.score), Array.from(natural.score), 'the ranks do not depend on the base');
 });

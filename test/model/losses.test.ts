@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { pickBackend } from '../../src/model/backend.js';
 import type { ForwardContext } from '../../src/model/layers.js';
-import { CgmvaeModule, TERM_NAMES, dirichletKl, gaussianKl, negativeBinomialNll, reparameterise, standardNormalKl, type Batch, type ModuleConfig } from '../../src/model/module.js';
+import type { ModuleConfig } from '../../src/model/config.js';
+import { CgmvaeModule, TERM_NAMES, dirichletKl, gaussianKl, negativeBinomialNll, reparameterise, standardNormalKl, type Batch } from '../../src/model/module.js';
 import { lgammaNumber } from '../../src/model/special.js';
 
 await pickBackend({ force: 'wasm', log: () => {} });
@@ -35,7 +36,7 @@ const softClip = (v: number, lo: number, hi: number) => lo + softplus(v - lo) - 
 
 function tinyModule(likelihood: ModuleConfig['likelihood'], classifyWithMean = false): CgmvaeModule {
   return new CgmvaeModule(
-    { nInput: 3, nComponents: 2, nz: 2, nw: 1, hidden: [4], latentHidden: [4], dropout: 0, likelihood, dirichletAlpha: 0.8, yEpsilon: 0.01, learnedWPrior: false, classifyWithMean, conditionSizes: [2] },
+    { nInput: 3, nClusters: 2, latentDim: 2, wDim: 1, hidden: [4], latentHidden: [4], dropout: 0, likelihood, dirichletAlpha: 0.8, yEpsilon: 0.01, learnedWPrior: false, classifyWithMean, conditionSizes: [2] },
     7,
   );
 }
@@ -54,7 +55,7 @@ const rows = (t: tf.Tensor) => t.arraySync() as number[][];
 
 /** Recompute the five terms in double precision from the module's own network outputs. */
 function handTerms(module: CgmvaeModule, batch: Batch, ctx: ForwardContext, labels: number[] | null) {
-  const { nComponents: k, dirichletAlpha: alpha, yEpsilon: eps } = module.config;
+  const { nClusters: k, dirichletAlpha: alpha, yEpsilon: eps } = module.config;
   return tf.tidy(() => {
     const enc = module.encode(batch, ctx);
     const z = reparameterise(enc.muZ, enc.logvarZ, ctx.seed);

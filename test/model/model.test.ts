@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { CgmvaeModel, fitModel, pickBackend, TrainingDivergedError, type FitConfig, type ModelInputs } from '../../src/model/index.js';
-import { thesisBlobs } from '../../src/model/synthetic.js';
+import { thesisBlobs } from '../fixtures/model/blobs.js';
+import { testFitConfig, withTraining } from '../fixtures/model/config.js';
 import { hungarianAccuracy } from '../../src/metrics/index.js';
 
 await pickBackend({ force: 'wasm', log: () => {} });
@@ -16,18 +17,10 @@ const inputs: ModelInputs = {
   geneNames: Array.from({ length: 8 }, (_, i) => `g${i}`),
   conditions: [{ name: 'batch', categories: ['b0', 'b1'], codes: blobs.conditions }],
 };
-const small: FitConfig = {
-  nComponents: 3,
-  nz: 2,
-  nw: 2,
-  hidden: [32],
-  latentHidden: [16],
-  dropout: 0,
-  schedule: { kind: 'constant', rate: 1e-2, epochs: 3 },
-  batchSize: 60,
-  validationFraction: 0.2,
-  seed: 1,
-};
+const small: FitConfig = testFitConfig(
+  { nClusters: 3, latentDim: 2, wDim: 2, hidden: [32], latentHidden: [16], dropout: 0 },
+  { schedule: { kind: 'constant', rate: 1e-2 }, epochs: 3, batchSize: 60, validationFraction: 0.2, seed: 1 },
+);
 
 test('predict, reconstruct, flip and sample have the right shapes; tensors do not leak across epochs', async () => {
   const counts: number[] = [];
@@ -61,9 +54,9 @@ function close(a: number, b: number, tol: number) {
 }
 
 test('the same seed gives the same result; another seed differs', async () => {
-  const a = await fitModel(inputs, { ...small, schedule: { kind: 'constant', rate: 1e-2, epochs: 2 } });
-  const b = await fitModel(inputs, { ...small, schedule: { kind: 'constant', rate: 1e-2, epochs: 2 } });
-  const c = await fitModel(inputs, { ...small, seed: 2, schedule: { kind: 'constant', rate: 1e-2, epochs: 2 } });
+  const a = await fitModel(inputs, withTraining(small, { schedule: { kind: 'constant', rate: 1e-2 }, epochs: 2 }));
+  const b = await fitModel(inputs, withTraining(small, { schedule: { kind: 'constant', rate: 1e-2 }, epochs: 2 }));
+  const c = await fitModel(inputs, withTraining(small, { seed: 2, schedule: { kind: 'constant', rate: 1e-2 }, epochs: 2 }));
   assert.deepEqual(a.training.history.map((h) => h.train.total), b.training.history.map((h) => h.train.total));
   assert.deepEqual(a.model.predict(inputs).muZ, b.model.predict(inputs).muZ);
   assert.notDeepEqual(a.model.predict(inputs).muZ, c.model.predict(inputs).muZ);
@@ -112,7 +105,7 @@ test('save/load round trip; a new dataset is aligned by gene name with missing g
 });
 
 test('a small conditional blobs run clusters perfectly', async () => {
-  const { model } = await fitModel(inputs, { ...small, schedule: { kind: 'constant', rate: 1e-2, epochs: 40 }, validationFraction: 0 });
+  const { model } = await fitModel(inputs, withTraining(small, { schedule: { kind: 'constant', rate: 1e-2 }, epochs: 40, validationFraction: 0 }));
   const p = model.predict(inputs);
   assert.equal(hungarianAccuracy(blobs.labels, p.clusters), 1);
   model.dispose();
@@ -121,7 +114,7 @@ test('a small conditional blobs run clusters perfectly', async () => {
 test('supervised and semi-supervised modes train and name clusters by label', async () => {
   const codes = Int32Array.from(blobs.labels, (v, i) => (i % 4 === 0 ? v : -1));
   const labels = { categories: ['A', 'B', 'C'], codes };
-  const semi = await fitModel({ ...inputs, labels }, { ...small, schedule: { kind: 'constant', rate: 1e-2, epochs: 2 } });
+  const semi = await fitModel({ ...inputs, labels }, withTraining(small, { schedule: { kind: 'constant', rate: 1e-2 }, epochs: 2 }));
   // Labelled and unlabelled batches alternate: an even number of steps, more than the unlabelled batches alone.
   const steps = semi.training.history[0].steps;
   assert.ok(steps % 2 === 0 && steps > Math.ceil((360 * 0.8 * 0.75) / 60), `steps ${steps}`);
@@ -136,7 +129,7 @@ test('an AbortSignal cancels training', async () => {
   const controller = new AbortController();
   const before = tf.memory().numTensors;
   await assert.rejects(
-    fitModel(inputs, { ...small, schedule: { kind: 'constant', rate: 1e-2, epochs: 50 } }, { signal: controller.signal, onEpoch: (r) => void (r.epoch === 1 && controller.abort()) }),
+    fitModel(inputs, withTraining(small, { schedule: { kind: 'constant', rate: 1e-2 }, epochs: 50 }), { signal: controller.signal, onEpoch: (r) => void (r.epoch === 1 && controller.abort()) }),
     (err: unknown) => (err as Error).name === 'AbortError',
   );
   assert.equal(tf.memory().numTensors, before, 'aborted training leaked tensors');
@@ -147,7 +140,7 @@ test('non-finite losses roll back and then stop with a clear error', async () =>
   bad[5] = NaN;
   const logs: string[] = [];
   const before = tf.memory().numTensors;
-  await assert.rejects(fitModel({ ...inputs, x: { ...blobs.x, data: bad } }, { ...small, maxNanRetries: 2 }, { log: (m) => void logs.push(m) }), TrainingDivergedError);
+  await assert.rejects(fitModel({ ...inputs, x: { ...blobs.x, data: bad } }, withTraining(small, { maxNanRetries: 2 }), { log: (m) => void logs.push(m) }), TrainingDivergedError);
   assert.equal(logs.length, 2);
   assert.equal(tf.memory().numTensors, before);
 });

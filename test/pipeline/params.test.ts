@@ -1,16 +1,35 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ParamsError, pipelineParamsSchema, resolveParams, type PipelineParams } from '../../src/pipeline/params.js';
-import { settleTrainingLength } from '../../src/pipeline/index.js';
+import { paramsFromArgs } from '../../src/cli/args.js';
+import { UMAP_DEFAULTS } from '../../src/embed/umap.js';
+import { COMPONENT_PLACEMENTS, LIKELIHOODS, SCHEDULE_NAMES } from '../../src/model/index.js';
+import {
+  fitConfig,
+  markerOptions,
+  ParamsError,
+  pipelineParamsSchema,
+  PREPROCESS_KEYS,
+  preprocessOptions,
+  readOptions,
+  resolveParams,
+  settleParams,
+  umapOptions,
+  type PipelineParams,
+} from '../../src/pipeline/params.js';
+import { HVG_DEFAULTS, HVG_FLAVORS, NORMALIZE_DEFAULTS } from '../../src/preprocess/index.js';
 
 /** Every key of the TypeScript type, checked both ways at compile time, and against the schema at run time. */
 const PARAM_KEYS = [
-  'layer', 'genome', 'min_genes', 'max_genes', 'min_counts', 'max_counts', 'max_pct_mito', 'min_cells', 'target_sum', 'flavor', 'n_top_genes', 'batch_key',
+  'layer', 'genome', 'min_genes', 'max_genes', 'min_counts', 'max_counts', 'max_pct_mito', 'min_cells', 'target_sum', 'exclude_highly_expressed', 'max_fraction', 'log_base',
+  'flavor', 'n_top_genes', 'min_mean', 'max_mean', 'min_disp', 'max_disp', 'n_bins', 'span', 'batch_key',
   'n_clusters', 'latent_dim', 'w_dim', 'hidden', 'likelihood', 'scale', 'condition_keys', 'label_key', 'dirichlet_alpha', 'epochs', 'schedule', 'component_init_epochs', 'component_placement', 'learning_rate',
   'batch_size', 'seed', 'n_neighbors', 'min_dist', 'spread', 'markers_n',
 ] as const satisfies readonly (keyof PipelineParams)[];
 type Missing = Exclude<keyof PipelineParams, (typeof PARAM_KEYS)[number]>;
 const noneMissing: [Missing] extends [never] ? true : Missing = true;
+
+const schemaDefault = (key: string) => pipelineParamsSchema.properties[key]!.default;
+const schemaEnum = (key: string) => pipelineParamsSchema.properties[key]!.enum;
 
 describe('pipeline parameters', () => {
   it('the TypeScript type and the JSON Schema name the same keys, each with a default', () => {
@@ -28,6 +47,21 @@ describe('pipeline parameters', () => {
     assert.equal(params.n_top_genes, 2000);
     assert.deepEqual(params.condition_keys, []);
     assert.equal(params.label_key, null);
+  });
+
+  it("the libraries' own defaults, where they remain, are the schema's; their choices are the schema's enums", () => {
+    assert.deepEqual(
+      { minMean: HVG_DEFAULTS.minMean, maxMean: HVG_DEFAULTS.maxMean, minDisp: HVG_DEFAULTS.minDisp, nBins: HVG_DEFAULTS.nBins, span: HVG_DEFAULTS.span, v3TopGenes: HVG_DEFAULTS.v3TopGenes },
+      { minMean: schemaDefault('min_mean'), maxMean: schemaDefault('max_mean'), minDisp: schemaDefault('min_disp'), nBins: schemaDefault('n_bins'), span: schemaDefault('span'), v3TopGenes: schemaDefault('n_top_genes') },
+    );
+    assert.equal(HVG_DEFAULTS.maxDisp, Infinity);
+    assert.equal(schemaDefault('max_disp'), null);
+    assert.equal(NORMALIZE_DEFAULTS.maxFraction, schemaDefault('max_fraction'));
+    assert.deepEqual(UMAP_DEFAULTS, { nNeighbors: schemaDefault('n_neighbors'), minDist: schemaDefault('min_dist'), spread: schemaDefault('spread') });
+    assert.deepEqual(schemaEnum('flavor'), [...HVG_FLAVORS]);
+    assert.deepEqual(schemaEnum('schedule'), [...SCHEDULE_NAMES]);
+    assert.deepEqual(schemaEnum('component_placement'), [...COMPONENT_PLACEMENTS]);
+    for (const likelihood of schemaEnum('likelihood')!) assert.ok(LIKELIHOODS.includes(likelihood as never), `${likelihood}`);
   });
 
   it('keeps what the user gave and does not change the input object', () => {
@@ -51,13 +85,52 @@ describe('pipeline parameters', () => {
     assert.throws(() => resolveParams({ target_sum: 'mean' }), /target_sum/);
   });
 
-  it('settles the training length by the number of cells where left null, and keeps what is given', () => {
+  it('settles the training length by the number of cells where left null, keeps what is given, and fills batch_key from the conditions', () => {
     const auto = resolveParams({});
     assert.equal(auto.epochs, null);
     assert.equal(auto.component_init_epochs, null);
-    assert.deepEqual([499, 2638, 100_000, 50].map((n) => settleTrainingLength(auto, n).epochs), [110, 21, 20, 400]);
-    assert.equal(settleTrainingLength(auto, 499).component_init_epochs, 55);
-    const given = settleTrainingLength(resolveParams({ epochs: 7, component_init_epochs: 0 }), 499);
+    assert.deepEqual([499, 2638, 100_000, 50].map((n) => settleParams(auto, n).epochs), [110, 21, 20, 400]);
+    assert.equal(settleParams(auto, 499).component_init_epochs, 55);
+    const given = settleParams(resolveParams({ epochs: 7, component_init_epochs: 0 }), 499);
     assert.deepEqual([given.epochs, given.component_init_epochs], [7, 0]);
+    assert.equal(settleParams(resolveParams({ condition_keys: ['platform', 'donor'] }), 10).batch_key, 'platform');
+    assert.equal(settleParams(resolveParams({ condition_keys: ['platform'], batch_key: 'sample' }), 10).batch_key, 'sample');
+  });
+});
+
+describe('the one translation to each stage', () => {
+  it('command-line words become preprocessing options through the schema', () => {
+    const words = ['--min-genes', '201', '--max_genes', '2499', '--max-pct-mito', '5', '--min-cells', '3', '--target-sum', 'median', '--flavor', 'seurat', '--n-top-genes', 'null', '--batch-key', 'sample', '--exclude-highly-expressed', '--log-base', '2'];
+    const options = preprocessOptions(resolveParams(paramsFromArgs(words)));
+    assert.deepEqual(options, {
+      minGenes: 201, maxGenes: 2499, minCounts: undefined, maxCounts: undefined, maxPctMito: 5, minCells: 3, targetSum: 'median', excludeHighlyExpressed: true, maxFraction: 0.05, logBase: 2,
+      flavor: 'seurat', nTopGenes: undefined, minMean: 0.0125, maxMean: 3, minDisp: 0.5, maxDisp: Infinity, nBins: 20, span: 0.3, batchKey: 'sample',
+    });
+    assert.throws(() => resolveParams(paramsFromArgs(['--min-genes', 'many'])), /"min_genes" must be integer,null/);
+    assert.throws(() => resolveParams(paramsFromArgs(['--flavor', 'vst'])), /"flavor" must be equal to one of the allowed values/);
+    assert.throws(() => resolveParams(paramsFromArgs(['--min-gene', '3'])), /unknown parameter "min_gene"/);
+  });
+
+  it('the preprocess keys are exactly what readOptions and preprocessOptions read', () => {
+    const base = resolveParams({});
+    const changed: Record<string, unknown> = {
+      n_clusters: 4, latent_dim: 3, w_dim: 2, hidden: [8], likelihood: 'nb', scale: true, label_key: 'x', dirichlet_alpha: 0.5, epochs: 3, schedule: 'constant',
+      component_init_epochs: 1, component_placement: 'louvain', learning_rate: 0.01, batch_size: 16, seed: 9, n_neighbors: 5, min_dist: 0.1, spread: 2, markers_n: 3,
+    };
+    const outside = PARAM_KEYS.filter((k) => !(PREPROCESS_KEYS as readonly string[]).includes(k) && k !== 'condition_keys');
+    assert.deepEqual(outside.sort(), Object.keys(changed).sort());
+    for (const [key, value] of Object.entries(changed)) {
+      const other = resolveParams({ [key]: value });
+      assert.deepEqual([readOptions(other), preprocessOptions(other)], [readOptions(base), preprocessOptions(base)], `${key} changed the preprocessing`);
+    }
+  });
+
+  it('the model, UMAP and marker options keep the parameter names, camelCased', () => {
+    const params = settleParams(resolveParams({ latent_dim: 12, w_dim: 3, hidden: [64, 32], likelihood: 'nb', dirichlet_alpha: 0.7, epochs: 30, schedule: 'constant', learning_rate: 0.002, batch_size: 32, seed: 5, component_placement: 'louvain', n_neighbors: 10, min_dist: 0.2, spread: 1.5, markers_n: 7, log_base: 2 }), 100);
+    const { network, training } = fitConfig(params, 6);
+    assert.deepEqual([network.nClusters, network.latentDim, network.wDim, network.hidden, network.likelihood, network.dirichletAlpha], [6, 12, 3, [64, 32], 'nb', 0.7]);
+    assert.deepEqual([training.epochs, training.schedule, training.batchSize, training.seed, training.componentInitEpochs, training.componentPlacement], [30, { kind: 'constant', rate: 0.002 }, 32, 5, 15, 'louvain']);
+    assert.deepEqual(umapOptions(params), { nNeighbors: 10, minDist: 0.2, spread: 1.5, seed: 5 });
+    assert.deepEqual(markerOptions(params), { nTop: 7, logBase: 2 });
   });
 });

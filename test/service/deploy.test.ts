@@ -2,6 +2,7 @@
  * The deployment files, checked for structure (no Docker engine here: the images were not built or run).
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { parse } from 'yaml';
@@ -35,11 +36,11 @@ test('docker-compose.yml: redis with AOF and noeviction, api, GPU worker, CPU wo
   assert.ok(redis.volumes?.some((v) => v.startsWith('redis-data:')));
 
   assert.equal(api.build?.target, 'cpu');
-  assert.deepEqual(api.command, ['node', 'dist/src/cli.js', 'serve']);
+  assert.deepEqual(api.command, ['node', 'dist/src/cli/main.js', 'serve']);
   assert.ok(api.ports?.includes('8080:8080'));
 
   assert.equal(worker.build?.target, 'gpu');
-  assert.deepEqual(worker.command, ['node', 'dist/src/cli.js', 'worker']);
+  assert.deepEqual(worker.command, ['node', 'dist/src/cli/main.js', 'worker']);
   const devices = worker.deploy!.resources.reservations.devices;
   assert.ok(devices.some((d) => d.capabilities.includes('gpu')));
   assert.equal(worker.environment?.SCGMDVAE_BACKEND, 'tensorflow');
@@ -76,14 +77,19 @@ test('Dockerfile: cpu and gpu targets, CUDA 11.2 + cuDNN 8 with tfjs-node-gpu, n
     const body = stage(name);
     assert.match(body, /^USER\s+(?!root\b|0\b)\S+/m, `${name} runs as a non-root user`);
     assert.match(body, /^HEALTHCHECK\s/m, `${name} has a healthcheck`);
-    assert.match(body, /^CMD\s+\["node", "dist\/src\/cli\.js", "(serve|worker)"\]/m);
+    assert.match(body, /^CMD\s+\["node", "dist\/src\/cli\/main\.js", "(serve|worker)"\]/m);
   }
   assert.match(stage('cpu'), /SCGMDVAE_BACKEND=wasm/);
   assert.match(stage('gpu'), /SCGMDVAE_BACKEND=tensorflow/);
   assert.match(stage('gpu-deps'), /npm ci --omit=dev\b(?!.*--omit=optional)/, 'the GPU image installs the optional tfjs-node-gpu');
 
-  const pkg = JSON.parse(await readFile(new URL('package.json', root), 'utf8')) as { optionalDependencies?: Record<string, string> };
+  const pkg = JSON.parse(await readFile(new URL('package.json', root), 'utf8')) as { optionalDependencies?: Record<string, string>; bin: Record<string, string> };
   assert.ok(pkg.optionalDependencies?.['@tensorflow/tfjs-node-gpu'], 'tfjs-node-gpu stays an optional dependency');
+  // Every entry point the images and the package name is what `npm run build` makes of a source file (dist/src/x.js from src/x.ts).
+  for (const entry of [pkg.bin.scgmdvae!, ...[...dockerfile.matchAll(/"(dist\/[^"]+\.js)"/g)].map((m) => m[1]!)]) {
+    assert.ok(existsSync(new URL(entry.replace(/^dist\//, '').replace(/\.js$/, '.ts'), root)), `${entry} has no source`);
+  }
+  for (const source of ['src', 'schemas']) assert.match(dockerfile, new RegExp(`^COPY ${source} \\./${source}$`, 'm'), `the build copies ${source}`);
 });
 
 test('.dockerignore keeps local state out of the build context', async () => {

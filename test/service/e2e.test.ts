@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { startApi, type RunningApi } from '../../src/api/app.js';
 import type { ServiceConfig } from '../../src/config.js';
 import { inspectDataset } from '../../src/io/index.js';
-import { startWorker, type RunningWorker } from '../../workers/worker.js';
+import { startWorker, type RunningWorker } from '../../src/queue/worker.js';
 import { TERMINAL, bearer, cleanup, newKey, pollJob, submit, testConfig, upload } from './helpers.js';
 
 const CELLBENCH = fileURLToPath(new URL('../../../shared/data/cellbench/cellbench_2platforms.h5ad', import.meta.url));

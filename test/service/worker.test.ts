@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { startApi, type RunningApi } from '../../src/api/app.js';
 import type { ServiceConfig } from '../../src/config.js';
-import { startWorker, type RunningWorker } from '../../workers/worker.js';
+import { resultFileNames } from '../../src/pipeline/result-files.js';
+import { startWorker, type RunningWorker } from '../../src/queue/worker.js';
 import { FAKE_PROCESSOR, FIXTURES, TENX_H5, TERMINAL, bearer, cleanup, newKey, pollJob, submit, testConfig, upload, type JobJson } from './helpers.js';
 
 const WORKER_ENV = { WORKER_LOCK_MS: '1500', WORKER_STALLED_CHECK_MS: '500', JOB_ATTEMPTS: '2' };
@@ -50,8 +51,8 @@ describe('an in-process worker', () => {
     await worker.stop();
   });
 
-  test('runs a job to COMPLETE, reporting progress; results download with their content types', async () => {
-    const job = await submitted({ epochs: 8 });
+  test('runs a job to COMPLETE, reporting progress; every result file, per-condition UMAPs too, is linked and downloads with its content type', async () => {
+    const job = await submitted({ epochs: 8, condition_keys: ['cell line'] });
     const running = await pollJob(api.url, key, job.id, (j) => j.state === 'RUNNING' || ended(j));
     assert.equal(running.state, 'RUNNING');
     assert.ok(running.progress && running.progress.overall > 0);
@@ -65,9 +66,14 @@ describe('an in-process worker', () => {
     assert.equal(csv.headers.get('content-type'), 'text/csv; charset=utf-8');
     assert.equal(csv.headers.get('content-disposition'), `attachment; filename="${job.id}-cells.csv"`);
     assert.equal(await csv.text(), 'cell,cluster\nc1,0\nc2,1\n');
-    const png = await fetch(`${api.url}${done.links.results!['umap.png']}`, { headers: bearer(key) });
-    assert.equal(png.headers.get('content-type'), 'image/png');
-    await png.arrayBuffer();
+    assert.deepEqual(Object.keys(done.links.results!), resultFileNames(['cell line']));
+    assert.ok(done.links.results!['umap_cell_line.png']);
+    for (const name of ['umap.png', 'umap_cell_line.png']) {
+      const png = await fetch(`${api.url}${done.links.results![name]}`, { headers: bearer(key) });
+      assert.equal(png.status, 200, name);
+      assert.equal(png.headers.get('content-type'), 'image/png');
+      await png.arrayBuffer();
+    }
     assert.deepEqual(await readdir(join(config.dataDir, 'jobs', job.id)), ['job.json', 'outcome.json', 'results']);
 
     const ready = await fetch(`${api.url}/readyz`);

@@ -51,32 +51,3 @@ export function geneMeanVar(
   for (let col = 0; col < nCols; col++) variance[col] = (squares[col]! + (nRows - stored[col]!) * mean[col]! ** 2) / (nRows - 1);
   return { mean, variance, nCells };
 }
-
-/**
- * Stable ascending argsort: positions of `keys` from smallest to largest, equal keys in index order
- * (as R's order()), NaN last. Uses the native numeric sort and no comparator calls.
- */
-export function argsort(keys: Float64Array): Int32Array {
-  const n = keys.length;
-  const sorted = Float64Array.from(keys).sort();
-  let numbers = n;
-  while (numbers > 0 && Number.isNaN(sorted[numbers - 1]!)) numbers--;
-  const taken = new Int32Array(n + 1);
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const key = keys[i]!;
-    let start = numbers;
-    if (!Number.isNaN(key)) {
-      let lo = 0;
-      let hi = numbers;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (sorted[mid]! < key) lo = mid + 1;
-        else hi = mid;
-      }
-      start = lo;
-    }
-    order[start + taken[start]!++] = i;
-  }
-  return order;
-}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { kMeans } from '../../src/model/kmeans.js';
+import { kMeans } from '../../src/cluster/kmeans.js';
 import { adjustedRandIndex } from '../../src/metrics/index.js';
 import { Rng } from '../../src/random.js';
 

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { knn } from '../../src/embed/knn.js';
+import { knn } from '../../src/neighbors/knn.js';
 import type { DenseMatrix } from '../../src/io/types.js';
-import { gaussianMixture } from '../fixtures/embed/mixture.js';
+import { gaussianMixture } from '../fixtures/points/mixture.js';
 
 /** Every pairwise distance, sorted per row by (distance, index): the reference the tree search must equal. */
 function bruteForce(points: DenseMatrix, k: number): { indices: Int32Array; distances: Float64Array } {

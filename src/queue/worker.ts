@@ -1,11 +1,13 @@
 /**
- * The worker process: takes analysis jobs from the queue and runs each in a sandboxed child process
- * (workers/processor.ts), `concurrency` at a time.
+ * The worker: takes analysis jobs from the queue and runs each in a sandboxed child process
+ * (job-process.ts), `concurrency` at a time.
  */
 import { Worker, type Job } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import type { ServiceConfig } from '../src/config.js';
+import { execArgvFor, siblingModule } from '../child-module.js';
+import type { ServiceConfig } from '../config.js';
+import { createStorage } from '../storage/index.js';
 import {
   DURATION_BUCKETS_SECONDS,
   QUEUE_NAME,
@@ -14,13 +16,11 @@ import {
   connectRedis,
   redisKeys,
   type AnalysisJobData,
-} from '../src/queue/index.js';
-import { execArgvFor, siblingModule } from '../src/queue/module-files.js';
-import { DATA_DIR_ENV, RELEASE_REASON } from '../src/queue/processor.js';
-import { createStorage } from '../src/storage/index.js';
+} from './index.js';
+import { DATA_DIR_ENV, RELEASE_REASON } from './processor.js';
 
 export interface StartWorkerOptions {
-  /** The sandboxed processor module; tests swap in one with a fake pipeline. Default: workers/processor. */
+  /** The sandboxed processor module; tests swap in one with a fake pipeline. Default: job-process. */
   processorFile?: URL;
 }
 
@@ -39,7 +39,7 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
   const keys = redisKeys(config.redisPrefix);
   const storage = await createStorage(config.dataDir);
   const redis = connectRedis(config, 'worker');
-  const processorFile = options.processorFile ?? siblingModule(import.meta.url, 'processor');
+  const processorFile = options.processorFile ?? siblingModule(import.meta.url, 'job-process');
 
   const childEnv: NodeJS.ProcessEnv = { ...process.env, [DATA_DIR_ENV]: config.dataDir };
   if (config.modelBackend) childEnv.SCGMDVAE_BACKEND = config.modelBackend;
@@ -149,23 +149,4 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
     return stopping;
   };
   return { id, stop };
-}
-
-/**
- * For the CLI's `serve`, `worker` and `start`: SIGTERM or SIGINT stops everything given (a worker finishes or hands
- * back its job within WORKER_SHUTDOWN_GRACE_MS), then the process exits.
- */
-export function stopOnSignals(...services: { stop(): Promise<void> }[]): void {
-  const shutdown = (signal: NodeJS.Signals) => {
-    process.stderr.write(`scgmdvae: ${signal}: stopping\n`);
-    Promise.all(services.map((service) => service.stop())).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`scgmdvae: stopping failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
 }

@@ -1,5 +1,5 @@
 /** The sandboxed processor file of the production worker: the real pipeline, the same function `run` calls. */
-import { runPipeline } from '../src/pipeline/index.js';
-import { createProcessor } from '../src/queue/processor.js';
+import { runPipeline } from '../pipeline/index.js';
+import { createProcessor } from './processor.js';
 
 export default createProcessor(runPipeline);

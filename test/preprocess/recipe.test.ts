@@ -5,17 +5,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readDataset } from '../../src/io/index.js';
 import type { AnnData } from '../../src/io/types.js';
-import { PreprocessError, preprocess, preprocessOptionsFromFlags, runPreprocessCommand } from '../../src/preprocess/index.js';
+import { writePreprocessTables } from '../../src/cli/preprocess.js';
+import { PreprocessError, preprocess, type PreprocessOptions } from '../../src/preprocess/index.js';
 import { fixtures, maxRelativeError, readCsv, valueAt } from './helpers.js';
 
 const { data } = await readDataset(join(fixtures, 'pbmc3k_subset'));
 // Seurat's tutorial thresholds scaled to the fixture's 553 genes (make-fixture.R): nFeature > 120 & < 320 & percent.mt < 5
-const tutorial = { minCells: 3, minGenes: 121, maxGenes: 319, maxPctMito: 5, targetSum: 1e4 } as const;
+const tutorial: PreprocessOptions = { minCells: 3, minGenes: 121, maxGenes: 319, maxPctMito: 5, targetSum: 1e4, flavor: 'seurat_v3' };
 
-test('the preprocess command writes qc_cells.csv and hvg.csv; kept cells and their metrics are Seurat\'s', async () => {
+test('the preprocess tables: qc_cells.csv and hvg.csv; kept cells and their metrics are Seurat\'s', async () => {
   const out = await mkdtemp(join(tmpdir(), 'preprocess-'));
   try {
-    const result = await runPreprocessCommand(data, out, { ...tutorial, flavor: 'seurat_v3', nTopGenes: 150 });
+    const result = await writePreprocessTables(data, out, { min_cells: 3, min_genes: 121, max_genes: 319, max_pct_mito: 5, n_top_genes: 150 });
     assert.deepEqual(result.summary, {
       cells: { input: 160, kept: 113 },
       genes: { input: 553, kept: 456 },
@@ -65,26 +66,14 @@ test('batch_key takes an obs column; a missing column or a non-count matrix is r
     ...data,
     obs: { index: data.obs.index, columns: new Map([['sample', { kind: 'string', values: data.obs.index.map((_, r) => (r % 2 ? 'b' : 'a')) }]]) },
   };
-  const result = preprocess(withBatch, { ...tutorial, flavor: 'seurat_v3', nTopGenes: 100, batchKey: 'sample' });
+  const result = preprocess(withBatch, { ...tutorial, nTopGenes: 100, batchKey: 'sample' });
   assert.equal(result.summary.batches, 2);
   assert.ok(result.hvg.highly_variable_nbatches);
-  assert.throws(() => preprocess(withBatch, { batchKey: 'donor' }), /batch_key "donor" is not a column of the data; it has sample/);
+  assert.throws(() => preprocess(withBatch, { ...tutorial, batchKey: 'donor' }), /batch_key "donor" is not a column of the data; it has sample/);
   const logged = preprocess(data, tutorial).data;
   assert.throws(
-    () => preprocess(logged),
+    () => preprocess(logged, tutorial),
     (error: unknown) => error instanceof PreprocessError && /needs raw counts, but the matrix holds log-normalised values/.test(error.message),
   );
-  assert.throws(() => preprocess(data, { minGenes: 10_000 }), /keep 0 of 160 cells/);
-});
-
-test('CLI flags map to options, with bad values and unknown flags refused', () => {
-  assert.deepEqual(
-    preprocessOptionsFromFlags({ 'min-genes': '201', 'max-genes': '2499', 'max-pct-mito': '5', 'min-cells': '3', 'target-sum': 'median', flavor: 'seurat_v3', 'n-top-genes': '2000', 'batch-key': 'sample' }),
-    { minGenes: 201, maxGenes: 2499, maxPctMito: 5, minCells: 3, targetSum: 'median', flavor: 'seurat_v3', nTopGenes: 2000, batchKey: 'sample' },
-  );
-  assert.deepEqual(preprocessOptionsFromFlags({ 'target-sum': '1e4', 'exclude-highly-expressed': true }), { targetSum: 1e4, excludeHighlyExpressed: true });
-  assert.throws(() => preprocessOptionsFromFlags({ 'min-genes': 'many' }), /--min-genes takes a number, got "many"/);
-  assert.throws(() => preprocessOptionsFromFlags({ flavor: 'vst' }), /--flavor takes one of seurat, cell_ranger, seurat_v3, seurat_v3_paper/);
-  assert.throws(() => preprocessOptionsFromFlags({ 'target-sum': '-3' }), /--target-sum takes "median" or a positive number/);
-  assert.throws(() => preprocessOptionsFromFlags({ 'min-gene': '3' }), /unknown preprocess flag --min-gene/);
+  assert.throws(() => preprocess(data, { ...tutorial, minGenes: 10_000, maxGenes: undefined }), /keep 0 of 160 cells/);
 });

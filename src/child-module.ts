@@ -1,6 +1,7 @@
 /**
- * Code that runs in another process or thread (the sandboxed processor, the upload inspector) is named by file.
- * Under tsx that file is the .ts source and the child needs tsx's loader; in the compiled build it is plain .js.
+ * The one child-process bootstrap. Code that runs in another process (the sandboxed job process, the upload
+ * inspector) is named by file: under tsx that file is the .ts source and the child needs tsx's loader; in the
+ * compiled build it is plain .js.
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';

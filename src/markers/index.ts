@@ -1,1 +1,0 @@
-export { rankGenesGroups, benjaminiHochberg, twoSidedNormalP, type MarkerTable, type WilcoxonOptions } from './wilcoxon.js';
