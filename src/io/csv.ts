@@ -11,3 +11,39 @@ export function toCsv(header: readonly string[], rows: Iterable<readonly (string
   for (const row of rows) lines.push(row.map(csvField).join(','));
   return `${lines.join('\n')}\n`;
 }
+
+/** Parses a CSV document (RFC 4180: quoted fields may hold commas, quotes and line breaks) into rows of fields. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  if (field !== '' || row.length > 0) rows.push([...row, field]);
+  return rows;
+}
+
+/** A CSV document as objects keyed by its header. */
+export function parseCsvRecords(text: string): Record<string, string>[] {
+  const [header, ...rows] = parseCsv(text);
+  return header ? rows.map((row) => Object.fromEntries(header.map((name, j) => [name, row[j] ?? '']))) : [];
+}

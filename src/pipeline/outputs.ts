@@ -2,6 +2,8 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { toCsv } from '../io/csv.js';
+import { encodeEmbedding, type CellColumn } from '../io/embedding-file.js';
+import { writeExpressionFile } from '../io/expression-file.js';
 import { writeH5ad, type UnsValue } from '../io/h5ad-write.js';
 import type { AnnData, Column, DenseMatrix, Frame } from '../io/types.js';
 import type { MarkerTable } from '../markers/wilcoxon.js';
@@ -47,19 +49,20 @@ function covariateColumn(covariate: Covariate): Column {
 
 const label = (covariate: Covariate, cell: number) => covariate.categories[covariate.codes[cell]!] ?? '';
 
-/** The annotated cell table: barcode, cluster, its probability, UMAP, covariates and QC metrics. */
-function cellsCsv(
-  obs: Frame,
-  clusters: ClusterAssignment,
-  probability: Float32Array,
-  umap: DenseMatrix,
-  covariates: readonly Covariate[],
-  qcColumns: readonly string[],
-): string {
-  const qc = qcColumns.flatMap((name) => {
+/** QC metrics carried into the cell table and the embedding file, scanpy's names. */
+const QC_COLUMNS = ['total_counts', 'n_genes_by_counts', 'pct_counts_mt'];
+
+/** The QC metrics of QC_COLUMNS that obs holds. */
+function qcMetrics(obs: Frame): { name: string; values: Float64Array }[] {
+  return QC_COLUMNS.flatMap((name) => {
     const column = obs.columns.get(name);
     return column?.kind === 'numeric' ? [{ name, values: column.values }] : [];
   });
+}
+
+/** The annotated cell table: barcode, cluster, its probability, UMAP, covariates and QC metrics. */
+function cellsCsv(obs: Frame, clusters: ClusterAssignment, probability: Float32Array, umap: DenseMatrix, covariates: readonly Covariate[]): string {
+  const qc = qcMetrics(obs);
   const header = ['barcode', 'cluster', 'cluster_probability', 'umap_1', 'umap_2', ...covariates.map((c) => c.name), ...qc.map((c) => c.name)];
   return toCsv(
     header,
@@ -148,8 +151,19 @@ function toUns(value: unknown): UnsValue | undefined {
   return undefined;
 }
 
-/** QC metrics carried into the cell table, scanpy's names. */
-const QC_COLUMNS = ['total_counts', 'n_genes_by_counts', 'pct_counts_mt'];
+/** embedding.bin: the UMAP with what the page colours it by (the cell table's columns, as typed arrays). */
+function embeddingFile(results: RunResults): Uint8Array {
+  const { data, clusters } = results;
+  const categorical = (covariate: Covariate, role: CellColumn['role']): CellColumn => ({ kind: 'categorical', name: covariate.name, role, categories: covariate.categories, codes: covariate.codes });
+  const columns: CellColumn[] = [
+    { kind: 'categorical', name: 'cluster', role: 'cluster', categories: clusters.names, codes: clusters.codes },
+    ...results.conditions.map((c) => categorical(c, 'condition')),
+    ...(results.label ? [categorical(results.label, 'label')] : []),
+    { kind: 'numeric', name: 'cluster_probability', role: 'score', values: results.probability },
+    ...qcMetrics(data.obs).map((qc): CellColumn => ({ kind: 'numeric', name: qc.name, role: 'qc', values: Float32Array.from(qc.values) })),
+  ];
+  return encodeEmbedding({ embedding: 'X_umap', coords: results.umap.data, barcodes: data.obs.index, columns });
+}
 
 /** What the result files are made of. */
 export interface RunResults {
@@ -198,19 +212,21 @@ export function resultAnnData(results: RunResults): AnnData {
 const UMAP_AXES: [string, string] = ['UMAP1', 'UMAP2'];
 
 type Writer = (path: string, results: RunResults) => Promise<void>;
-const text = (render: (results: RunResults) => string | Buffer): Writer => (path, results) => writeFileAtomic(path, render(results));
+const whole = (render: (results: RunResults) => string | Uint8Array): Writer => (path, results) => writeFileAtomic(path, render(results));
 
 /** Every fixed result file's writer (the manifest is written last, by writeManifest). */
 const WRITERS: Record<Exclude<ResultFileName, 'manifest.json'>, Writer> = {
   'result.h5ad': (path, results) => writeH5ad(path, resultAnnData(results)),
-  'cells.csv': text((r) => cellsCsv(r.data.obs, r.clusters, r.probability, r.umap, covariatesOf(r), QC_COLUMNS)),
-  'markers.csv': text((r) => markersCsv(r.markers, r.clusters.names)),
-  'latent.csv': text((r) => latentCsv(r.data.obs.index, r.latent)),
-  'training.csv': text((r) => trainingCsv(r.history)),
-  'umap.png': text((r) =>
+  'cells.csv': whole((r) => cellsCsv(r.data.obs, r.clusters, r.probability, r.umap, covariatesOf(r))),
+  'markers.csv': whole((r) => markersCsv(r.markers, r.clusters.names)),
+  'latent.csv': whole((r) => latentCsv(r.data.obs.index, r.latent)),
+  'training.csv': whole((r) => trainingCsv(r.history)),
+  'umap.png': whole((r) =>
     umapPng(r.umap, r.clusters.codes, r.clusters.names, { title: `c*GMΔVÆ clusters (${r.data.obs.index.length} cells)`, colors: categoryColors(r.clusters.names.length), axisLabels: UMAP_AXES }),
   ),
-  'loss.png': text((r) =>
+  'embedding.bin': whole(embeddingFile),
+  'expression.bin': (path, r) => writeExpressionFile(path, r.data.X, r.data.var.index),
+  'loss.png': whole((r) =>
     lossPng(
       r.history.map((e) => ({ epoch: e.epoch, terms: { total: e.train.total, ...Object.fromEntries(Object.entries(e.train).filter(([k]) => k !== 'total')) } })),
       { title: 'Training loss per epoch' },

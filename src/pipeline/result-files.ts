@@ -11,6 +11,8 @@ export const RESULT_FILES = {
   'training.csv': 'text/csv; charset=utf-8',
   'umap.png': 'image/png',
   'loss.png': 'image/png',
+  'embedding.bin': 'application/octet-stream',
+  'expression.bin': 'application/octet-stream',
   'manifest.json': 'application/json',
 } as const;
 export type ResultFileName = keyof typeof RESULT_FILES;

@@ -1,6 +1,7 @@
 /**
- * Category colours as scanpy assigns them (`sc.pl.palettes`): default_20 up to 20 categories,
- * default_28 up to 28, default_102 up to 102; beyond that default_102 repeats (scanpy greys them out).
+ * How cells are drawn, shared by the PNG plots and the web page: the dot size, and category colours as scanpy
+ * assigns them (`sc.pl.palettes`): default_20 up to 20 categories, default_28 up to 28, default_102 up to 102;
+ * beyond that default_102 repeats (scanpy greys them out).
  */
 
 /** scanpy's vega_20_scanpy: matplotlib tab20 darks then lights without greys, colour-blind-adjusted. */
@@ -38,4 +39,9 @@ export const MISSING_COLOR = '#d3d3d3';
 export function categoryColors(n: number): string[] {
   const palette = n <= DEFAULT_20.length ? DEFAULT_20 : n <= DEFAULT_28.length ? DEFAULT_28 : DEFAULT_102;
   return Array.from({ length: n }, (_, i) => palette[i % palette.length]);
+}
+
+/** Dot radius in pixels from the cell count, following scanpy's default marker area 120000 / n (pt^2). */
+export function pointRadius(n: number): number {
+  return Math.min(6, Math.max(0.7, Math.sqrt(120_000 / Math.max(n, 1)) / 2));
 }

@@ -2,7 +2,7 @@
 import type { DenseMatrix } from '../io/types.js';
 import { mulberry32 } from '../random.js';
 import { drawFrame, drawLegend, drawTitle, font, layoutLegend, TEXT_COLOR, whiteCanvas, type Frame } from './chart.js';
-import { categoryColors, MISSING_COLOR } from './palette.js';
+import { categoryColors, MISSING_COLOR, pointRadius } from './palette.js';
 
 export interface UmapPngOptions {
   readonly title: string;
@@ -17,10 +17,6 @@ export interface UmapPngOptions {
 
 const MIN_PLOT_SIDE = 450;
 
-/** Dot radius in pixels from the cell count, following scanpy's default marker area 120000 / n (pt^2). */
-export function pointRadius(n: number): number {
-  return Math.min(6, Math.max(0.7, Math.sqrt(120_000 / Math.max(n, 1)) / 2));
-}
 
 /** PNG of `coords` (n x 2) coloured by `labels` (codes into categoryNames, -1 = missing, drawn grey underneath). */
 export function umapPng(coords: DenseMatrix, labels: Int32Array, categoryNames: readonly string[], options: UmapPngOptions): Buffer {

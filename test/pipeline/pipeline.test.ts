@@ -3,6 +3,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { decodeEmbedding } from '../../src/io/embedding-file.js';
+import { readExpressionIndex, readGeneValues, type RangeReader } from '../../src/io/expression-file.js';
 import { readDataset } from '../../src/io/index.js';
 import { ParamsError, PipelineInputError, runPipeline, type PipelineManifest, type PipelineProgress } from '../../src/pipeline/index.js';
 import { repoRoot, tempDir } from '../io/fixtures.js';
@@ -78,6 +80,42 @@ describe('runPipeline', () => {
     assert.equal(training[0]![0], 'epoch');
     const markers = parseCsv(await readFile(join(outDir, 'markers.csv'), 'utf8'));
     assert.equal(markers.length - 1, manifest.clusters.count * 5);
+  });
+
+  it('writes what the web page reads: embedding.bin agrees with cells.csv, expression.bin with result.h5ad', async () => {
+    const rows = parseCsv(await readFile(join(outDir, 'cells.csv'), 'utf8'));
+    const header = rows[0]!;
+    const table = decodeEmbedding(new Uint8Array(await readFile(join(outDir, 'embedding.bin'))).buffer);
+    assert.equal(table.nCells, 499);
+    assert.deepEqual(
+      table.columns.map((c) => [c.name, c.role, c.kind]),
+      [['cluster', 'cluster', 'categorical'], ['platform', 'condition', 'categorical'], ['cluster_probability', 'score', 'numeric'], ['total_counts', 'qc', 'numeric'], ['n_genes_by_counts', 'qc', 'numeric'], ['pct_counts_mt', 'qc', 'numeric']],
+    );
+    rows.slice(1).forEach((row, i) => {
+      assert.equal(table.barcode(i), row[0]);
+      assert.equal(table.coords[2 * i], Math.fround(Number(row[header.indexOf('umap_1')])));
+      assert.equal(table.coords[2 * i + 1], Math.fround(Number(row[header.indexOf('umap_2')])));
+      for (const column of table.columns) {
+        const text = row[header.indexOf(column.name)]!;
+        if (column.kind === 'categorical') assert.equal(column.categories[column.codes[i]!], text, column.name);
+        else assert.equal(column.values[i], Math.fround(Number(text)), column.name);
+      }
+    });
+
+    const { data: result } = await readDataset(join(outDir, 'result.h5ad'));
+    const read: RangeReader = async (start, length) => (await readFile(join(outDir, 'expression.bin'))).subarray(start, start + length);
+    const index = await readExpressionIndex(read);
+    assert.deepEqual(index.genes, result.var.index);
+    // markers.csv: 5 rows per cluster, the top marker (column 2) first: genes that are surely expressed.
+    const markers = parseCsv(await readFile(join(outDir, 'markers.csv'), 'utf8'));
+    const topMarkers = manifest.clusters.names.map((_, k) => result.var.index.indexOf(markers[1 + 5 * k]![2]!));
+    for (const gene of [0, 17, result.X.nCols - 1, ...topMarkers]) {
+      const dense = new Float32Array(result.X.nRows);
+      for (let r = 0; r < result.X.nRows; r++) {
+        for (let k = result.X.indptr[r]!; k < result.X.indptr[r + 1]!; k++) if (result.X.indices[k] === gene) dense[r] = result.X.data[k]!;
+      }
+      assert.deepEqual(Array.from(await readGeneValues(read, index, gene)), Array.from(dense), `gene ${result.var.index[gene]}`);
+    }
   });
 
   it('writes a result.h5ad that anndata loads, with the embeddings and clusters', { skip: !hasAnndata && 'python3 anndata is not installed' }, () => {
