@@ -14,10 +14,12 @@ import { createStorage } from '../storage/index.js';
 import auth from './auth.js';
 import type { ApiContext, DatasetInspector } from './context.js';
 import datasetRoutes from './datasets.js';
+import exploreRoutes from './explore.js';
 import healthRoutes from './health.js';
 import { inspectUpload } from './inspect.js';
 import jobRoutes from './jobs.js';
 import problems from './problem.js';
+import webRoutes from './web.js';
 
 function apiSchema(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(join(packageRoot, 'schemas', `api-${name}.json`), 'utf8')) as Record<string, unknown>;
@@ -87,9 +89,11 @@ export async function buildApi(config: ServiceConfig, options: BuildApiOptions =
       await v1.register(auth, { redis, prefix: config.redisPrefix });
       await v1.register(datasetRoutes, ctx);
       await v1.register(jobRoutes, ctx);
+      await v1.register(exploreRoutes, ctx);
     },
     { prefix: '/v1' },
   );
+  await app.register(webRoutes);
   return app;
 }
 

@@ -8,6 +8,7 @@ import type { JobRecord } from '../storage/index.js';
 import { canSee } from './auth.js';
 import { idParams, type ApiContext } from './context.js';
 import { WES_STATES, describeJob, etagOf, isTerminal, type JobView } from './job-status.js';
+import { completedJob, ownedJob as findOwnedJob } from './owned-job.js';
 import { HttpProblem } from './problem.js';
 
 /** How long an Idempotency-Key is remembered. */
@@ -69,11 +70,7 @@ function requestHash(datasetId: string, params: unknown): string {
 export default async function jobRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const { storage, redis, keys, queue, config } = ctx;
 
-  async function ownedJob(request: FastifyRequest<{ Params: { id: string } }>): Promise<JobRecord> {
-    const record = await storage.getJob(request.params.id);
-    if (!record || !canSee(request.user, record.owner)) throw new HttpProblem(404, `no job ${request.params.id}`);
-    return record;
-  }
+  const ownedJob = (request: FastifyRequest<{ Params: { id: string } }>) => findOwnedJob(ctx, request);
 
   function accepted(reply: FastifyReply, view: JobView): FastifyReply {
     return reply.code(202).header('location', view.links.self).header('retry-after', POLL_AFTER_SECONDS).send(view);
@@ -316,9 +313,7 @@ export default async function jobRoutes(app: FastifyInstance, ctx: ApiContext): 
       },
     },
     async (request, reply) => {
-      const record = await ownedJob(request);
-      const view = await describeJob(ctx, record);
-      if (view.state !== 'COMPLETE') throw new HttpProblem(409, `the job is ${view.state}; results exist once it is COMPLETE`);
+      const record = await completedJob(ctx, request);
       const { name } = request.params;
       const type = resultContentType(name);
       const file = type === undefined ? undefined : await storage.openResult(record.id, name);

@@ -212,9 +212,13 @@ export class LocalStorage implements Storage {
     await rm(join(jobDir, 'attempts'), { recursive: true, force: true });
   }
 
+  private resultPath(jobId: string, name: string): string | undefined {
+    return ID_PATTERN.test(jobId) && basename(name) === name ? join(this.jobsDir, jobId, 'results', name) : undefined;
+  }
+
   async openResult(jobId: string, name: string): Promise<StoredFile | undefined> {
-    if (!ID_PATTERN.test(jobId) || basename(name) !== name) return undefined;
-    const path = join(this.jobsDir, jobId, 'results', name);
+    const path = this.resultPath(jobId, name);
+    if (!path) return undefined;
     try {
       const info = await stat(path);
       if (!info.isFile()) return undefined;
@@ -222,6 +226,25 @@ export class LocalStorage implements Storage {
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
+    }
+  }
+
+  async readResultRange(jobId: string, name: string, start: number, length: number): Promise<Uint8Array | undefined> {
+    const path = this.resultPath(jobId, name);
+    if (!path) return undefined;
+    let handle;
+    try {
+      handle = await open(path, 'r');
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    try {
+      const buffer = new Uint8Array(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, start);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
     }
   }
 }

@@ -75,4 +75,6 @@ export interface Storage {
   /** Replaces the job's results with a finished attempt's folder in one rename. */
   publishResults(jobId: string, attemptDir: string): Promise<void>;
   openResult(jobId: string, name: string): Promise<StoredFile | undefined>;
+  /** `length` bytes of a result file from `start` (fewer at its end); undefined when the job has no such file. */
+  readResultRange(jobId: string, name: string, start: number, length: number): Promise<Uint8Array | undefined>;
 }
