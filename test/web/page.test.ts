@@ -66,13 +66,17 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Pixels of a PNG that are not (near) white: what the scatter plot painted. */
-async function paintedPixels(png: Buffer): Promise<number> {
+async function pixelsOf(png: Buffer): Promise<{ width: number; height: number; data: Uint8ClampedArray }> {
   const image = await loadImage(png);
   const canvas = createCanvas(image.width, image.height);
   const ctx = canvas.getContext('2d');
   ctx.drawImage(image, 0, 0);
-  const { data } = ctx.getImageData(0, 0, image.width, image.height);
+  return { width: image.width, height: image.height, data: ctx.getImageData(0, 0, image.width, image.height).data };
+}
+
+/** Pixels of a PNG that are not (near) white: what the scatter plot painted. */
+async function paintedPixels(png: Buffer): Promise<number> {
+  const { data } = await pixelsOf(png);
   let painted = 0;
   for (let i = 0; i < data.length; i += 4) if (data[i]! < 235 || data[i + 1]! < 235 || data[i + 2]! < 235) painted++;
   return painted;
@@ -285,6 +289,35 @@ describe('the web page', { skip, timeout: 600_000 }, () => {
     await shot('10-results-lasso');
     await page.click('button:text("Clear selection")');
     await page.click('button:text("Show all")');
+  });
+
+  test('dragging pans: the picture moves by the drag, pixel for pixel, without drawing every cell again', async () => {
+    const canvas = page.locator('canvas.scatter-canvas');
+    const box = (await canvas.boundingBox())!;
+    // The pointer away from the plot, so no tooltip covers it in the pictures.
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height + 60);
+    const before = await pixelsOf(await canvas.screenshot());
+    const full = await canvas.getAttribute('data-full-frames');
+    const [dx, dy] = [60, 40];
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + dx, box.y + box.height / 2 + dy, { steps: 10 });
+    await page.mouse.up();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height + 60);
+    await page.waitForSelector('.tooltip', { state: 'detached' });
+    const after = await pixelsOf(await canvas.screenshot());
+    assert.equal(await canvas.getAttribute('data-full-frames'), full, 'the pan only moved the picture');
+    // Eight pixels in from each edge: the plot's frame (its border, at a fractional position, and rounded corners) is not the plot.
+    const frame = 8;
+    let differing = 0;
+    for (let y = frame; y + dy < before.height - frame; y++) {
+      for (let x = frame; x + dx < before.width - frame; x++) {
+        const [a, b] = [4 * (y * before.width + x), 4 * ((y + dy) * after.width + x + dx)];
+        if (before.data[a] !== after.data[b] || before.data[a + 1] !== after.data[b + 1] || before.data[a + 2] !== after.data[b + 2]) differing++;
+      }
+    }
+    assert.equal(differing, 0, `the moved picture is the picture, moved (${differing} pixels differ)`);
+    await page.click('button:text("Fit view")');
   });
 
   test("a cluster's markers; clicking a gene colours the UMAP by its expression, as the API reports it", async () => {

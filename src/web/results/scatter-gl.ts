@@ -1,7 +1,10 @@
 /**
  * The UMAP drawn with WebGL 2: one point per cell, coloured in the vertex shader from a palette (categories) or a
- * colour ramp (numbers) held in a texture, so recolouring uploads one float per cell and panning uploads nothing.
- * Written directly against WebGL 2 because regl (under regl-scatterplot) compiles its commands with `new Function`,
+ * colour ramp (numbers) held in a texture, so recolouring uploads one float per cell.
+ * Points are drawn into an offscreen picture a margin larger than the canvas, then copied onto it; a pan only
+ * moves that picture (a copy whatever the number of cells) until it runs out of margin, so dragging stays smooth
+ * where drawing every cell each frame is slow (software rendering, 200,000 cells).
+ * Written against WebGL 2 directly because regl (under regl-scatterplot) compiles its commands with `new Function`,
  * which the page's Content-Security-Policy forbids (docs/decisions.md).
  */
 import type { Size, View } from './camera.js';
@@ -11,7 +14,7 @@ export type Coloring =
   | { readonly kind: 'categorical'; readonly codes: Int32Array; readonly colors: readonly string[]; readonly hidden: ReadonlySet<number> }
   | { readonly kind: 'continuous'; readonly values: Float32Array; readonly range: readonly [number, number] };
 
-const VERTEX_SHADER = `#version 300 es
+const POINT_VERTEX = `#version 300 es
 precision highp float;
 in vec2 a_position;
 in float a_value;
@@ -39,7 +42,7 @@ void main() {
   gl_PointSize = u_pointSize;
 }`;
 
-const FRAGMENT_SHADER = `#version 300 es
+const POINT_FRAGMENT = `#version 300 es
 precision highp float;
 in vec4 v_color;
 uniform float u_pointSize;
@@ -52,32 +55,75 @@ void main() {
   outColor = vec4(v_color.rgb * alpha, alpha);
 }`;
 
-function compile(gl: WebGL2RenderingContext, type: number, source: string): WebGLShader {
-  const shader = gl.createShader(type)!;
-  gl.shaderSource(shader, source);
-  gl.compileShader(shader);
-  if (!gl.getShaderParameter(shader, gl.COMPILE_STATUS)) throw new Error(`shader: ${gl.getShaderInfoLog(shader)}`);
-  return shader;
+/** The picture copied onto the canvas: a quad over the viewport, which is placed where the picture goes. */
+const COPY_VERTEX = `#version 300 es
+in vec2 a_corner;
+out vec2 v_uv;
+void main() {
+  v_uv = a_corner;
+  gl_Position = vec4(a_corner * 2.0 - 1.0, 0.0, 1.0);
+}`;
+
+const COPY_FRAGMENT = `#version 300 es
+precision highp float;
+in vec2 v_uv;
+uniform sampler2D u_picture;
+out vec4 outColor;
+void main() {
+  outColor = texture(u_picture, v_uv);
+}`;
+
+function compile(gl: WebGL2RenderingContext, vertex: string, fragment: string): WebGLProgram {
+  const program = gl.createProgram()!;
+  for (const [type, source] of [[gl.VERTEX_SHADER, vertex], [gl.FRAGMENT_SHADER, fragment]] as const) {
+    const shader = gl.createShader(type)!;
+    gl.shaderSource(shader, source);
+    gl.compileShader(shader);
+    if (!gl.getShaderParameter(shader, gl.COMPILE_STATUS)) throw new Error(`shader: ${gl.getShaderInfoLog(shader)}`);
+    gl.attachShader(program, shader);
+  }
+  gl.linkProgram(program);
+  if (!gl.getProgramParameter(program, gl.LINK_STATUS)) throw new Error(`shader program: ${gl.getProgramInfoLog(program)}`);
+  return program;
 }
 
 export class ScatterUnavailableError extends Error {
   override readonly name = 'ScatterUnavailableError';
 }
 
+/** The offscreen picture: what was drawn, at which view, and how far (device pixels) it reaches past the canvas. */
+interface Picture {
+  readonly texture: WebGLTexture;
+  readonly framebuffer: WebGLFramebuffer;
+  readonly width: number;
+  readonly height: number;
+  readonly marginX: number;
+  readonly marginY: number;
+  view: View | null;
+  radius: number;
+}
+
 export class ScatterGL {
   private readonly gl: WebGL2RenderingContext;
-  private readonly program: WebGLProgram;
+  private readonly points: WebGLProgram;
+  private readonly copy: WebGLProgram;
   private readonly uniforms: Record<string, WebGLUniformLocation | null>;
+  private readonly pointArrays: WebGLVertexArrayObject;
+  private readonly quadArrays: WebGLVertexArrayObject;
   private readonly valueBuffer: WebGLBuffer;
   private readonly selectedBuffer: WebGLBuffer;
   private readonly orderBuffer: WebGLBuffer;
   private readonly colorTexture: WebGLTexture;
   private readonly nPoints: number;
+  private readonly maxSide: number;
+  private picture: Picture | null = null;
   private mode = 0;
   private range: readonly [number, number] = [0, 1];
   private hasSelection = false;
-  /** Frames drawn since creation. */
+  /** Frames shown since creation. */
   frames = 0;
+  /** Of those, the ones that drew every cell (the rest moved the picture). */
+  fullFrames = 0;
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
@@ -87,18 +133,16 @@ export class ScatterGL {
     if (!gl) throw new ScatterUnavailableError('this browser cannot draw WebGL 2, which the UMAP needs');
     this.gl = gl;
     this.nPoints = coords.length / 2;
-    const program = gl.createProgram()!;
-    gl.attachShader(program, compile(gl, gl.VERTEX_SHADER, VERTEX_SHADER));
-    gl.attachShader(program, compile(gl, gl.FRAGMENT_SHADER, FRAGMENT_SHADER));
-    gl.linkProgram(program);
-    if (!gl.getProgramParameter(program, gl.LINK_STATUS)) throw new Error(`shader program: ${gl.getProgramInfoLog(program)}`);
-    this.program = program;
+    this.maxSide = Math.min(gl.getParameter(gl.MAX_TEXTURE_SIZE) as number, ...(gl.getParameter(gl.MAX_VIEWPORT_DIMS) as Int32Array));
+    this.points = compile(gl, POINT_VERTEX, POINT_FRAGMENT);
+    this.copy = compile(gl, COPY_VERTEX, COPY_FRAGMENT);
     this.uniforms = Object.fromEntries(
-      ['u_center', 'u_toClip', 'u_pointSize', 'u_mode', 'u_range', 'u_hasSelection', 'u_colors'].map((name) => [name, gl.getUniformLocation(program, name)]),
+      ['u_center', 'u_toClip', 'u_pointSize', 'u_mode', 'u_range', 'u_hasSelection', 'u_colors'].map((name) => [name, gl.getUniformLocation(this.points, name)]),
     );
-    const vao = gl.createVertexArray();
-    gl.bindVertexArray(vao);
-    const attribute = (name: string, size: number, data: Float32Array): WebGLBuffer => {
+
+    this.pointArrays = gl.createVertexArray()!;
+    gl.bindVertexArray(this.pointArrays);
+    const attribute = (program: WebGLProgram, name: string, size: number, data: Float32Array): WebGLBuffer => {
       const buffer = gl.createBuffer()!;
       gl.bindBuffer(gl.ARRAY_BUFFER, buffer);
       gl.bufferData(gl.ARRAY_BUFFER, data, gl.STATIC_DRAW);
@@ -107,15 +151,18 @@ export class ScatterGL {
       gl.vertexAttribPointer(location, size, gl.FLOAT, false, 0, 0);
       return buffer;
     };
-    attribute('a_position', 2, coords);
-    this.valueBuffer = attribute('a_value', 1, new Float32Array(this.nPoints));
-    this.selectedBuffer = attribute('a_selected', 1, new Float32Array(this.nPoints));
+    attribute(this.points, 'a_position', 2, coords);
+    this.valueBuffer = attribute(this.points, 'a_value', 1, new Float32Array(this.nPoints));
+    this.selectedBuffer = attribute(this.points, 'a_selected', 1, new Float32Array(this.nPoints));
     this.orderBuffer = gl.createBuffer()!;
     gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.orderBuffer);
     gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, Uint32Array.from({ length: this.nPoints }, (_, i) => i), gl.STATIC_DRAW);
+
+    this.quadArrays = gl.createVertexArray()!;
+    gl.bindVertexArray(this.quadArrays);
+    attribute(this.copy, 'a_corner', 2, Float32Array.from([0, 0, 1, 0, 0, 1, 1, 1]));
+    gl.bindVertexArray(null);
     this.colorTexture = gl.createTexture()!;
-    gl.enable(gl.BLEND);
-    gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
   }
 
   private uploadColors(rgba: Uint8Array, width: number, linear: boolean): void {
@@ -162,6 +209,7 @@ export class ScatterGL {
     gl.bufferSubData(gl.ARRAY_BUFFER, 0, values);
     gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.orderBuffer);
     gl.bufferSubData(gl.ELEMENT_ARRAY_BUFFER, 0, order);
+    if (this.picture) this.picture.view = null;
   }
 
   /** Cells outside a selection are drawn faded; null clears it. */
@@ -170,10 +218,68 @@ export class ScatterGL {
     this.hasSelection = mask !== null;
     gl.bindBuffer(gl.ARRAY_BUFFER, this.selectedBuffer);
     gl.bufferSubData(gl.ARRAY_BUFFER, 0, mask ? Float32Array.from(mask) : new Float32Array(this.nPoints));
+    if (this.picture) this.picture.view = null;
   }
 
-  /** Draws one frame: the canvas's backing store follows its CSS size times the device pixel ratio. */
-  draw(view: View, size: Size, pointRadius: number): void {
+  /** The offscreen picture for a canvas of this size, (re)made when the size changes. */
+  private pictureFor(width: number, height: number): Picture {
+    const marginX = Math.max(0, Math.min(Math.floor(width / 2), Math.floor((this.maxSide - width) / 2)));
+    const marginY = Math.max(0, Math.min(Math.floor(height / 2), Math.floor((this.maxSide - height) / 2)));
+    const [pictureWidth, pictureHeight] = [width + 2 * marginX, height + 2 * marginY];
+    if (this.picture?.width === pictureWidth && this.picture.height === pictureHeight) return this.picture;
+    const { gl } = this;
+    if (this.picture) {
+      gl.deleteTexture(this.picture.texture);
+      gl.deleteFramebuffer(this.picture.framebuffer);
+    }
+    const texture = gl.createTexture()!;
+    gl.activeTexture(gl.TEXTURE1);
+    gl.bindTexture(gl.TEXTURE_2D, texture);
+    gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA8, pictureWidth, pictureHeight);
+    // Moved by whole device pixels and sampled without filtering, the copy equals drawing every cell again.
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+    const framebuffer = gl.createFramebuffer()!;
+    gl.bindFramebuffer(gl.FRAMEBUFFER, framebuffer);
+    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, texture, 0);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+    this.picture = { texture, framebuffer, width: pictureWidth, height: pictureHeight, marginX, marginY, view: null, radius: 0 };
+    return this.picture;
+  }
+
+  /** Draws every cell into the picture, centred on `view`. */
+  private paint(picture: Picture, view: View, ratio: number, pointRadius: number): void {
+    const { gl } = this;
+    const u = this.uniforms;
+    gl.bindFramebuffer(gl.FRAMEBUFFER, picture.framebuffer);
+    gl.viewport(0, 0, picture.width, picture.height);
+    gl.clearColor(1, 1, 1, 1);
+    gl.clear(gl.COLOR_BUFFER_BIT);
+    gl.enable(gl.BLEND);
+    gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
+    gl.useProgram(this.points);
+    gl.bindVertexArray(this.pointArrays);
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D, this.colorTexture);
+    gl.uniform2f(u.u_center!, view.centerX, view.centerY);
+    gl.uniform2f(u.u_toClip!, (2 * view.scale * ratio) / picture.width, (2 * view.scale * ratio) / picture.height);
+    gl.uniform1f(u.u_pointSize!, Math.max(1, 2 * pointRadius * ratio));
+    gl.uniform1i(u.u_mode!, this.mode);
+    gl.uniform2f(u.u_range!, this.range[0], this.range[1]);
+    gl.uniform1i(u.u_hasSelection!, this.hasSelection ? 1 : 0);
+    gl.uniform1i(u.u_colors!, 0);
+    gl.drawElements(gl.POINTS, this.nPoints, gl.UNSIGNED_INT, 0);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+    picture.view = view;
+    picture.radius = pointRadius;
+    this.fullFrames++;
+  }
+
+  /**
+   * Shows one frame. With `panning`, the picture is only moved when the view differs from it by a shift that stays
+   * within its margin; otherwise (and always when not panning) every cell is drawn.
+   */
+  draw(view: View, size: Size, pointRadius: number, panning = false): void {
     const { gl, canvas } = this;
     const ratio = window.devicePixelRatio || 1;
     const width = Math.max(1, Math.round(size.width * ratio));
@@ -182,24 +288,33 @@ export class ScatterGL {
       canvas.width = width;
       canvas.height = height;
     }
+    const picture = this.pictureFor(width, height);
+    const drawn = picture.view;
+    let shiftX = 0;
+    let shiftY = 0;
+    if (drawn && panning && drawn.scale === view.scale && picture.radius === pointRadius) {
+      shiftX = Math.round((drawn.centerX - view.centerX) * view.scale * ratio);
+      shiftY = Math.round((view.centerY - drawn.centerY) * view.scale * ratio);
+    }
+    const reuse = drawn !== null && panning && drawn.scale === view.scale && picture.radius === pointRadius && Math.abs(shiftX) <= picture.marginX && Math.abs(shiftY) <= picture.marginY;
+    if (!reuse) {
+      this.paint(picture, view, ratio, pointRadius);
+      shiftX = 0;
+      shiftY = 0;
+    }
     gl.viewport(0, 0, width, height);
     gl.clearColor(1, 1, 1, 1);
     gl.clear(gl.COLOR_BUFFER_BIT);
-    gl.useProgram(this.program);
-    const u = this.uniforms;
-    gl.uniform2f(u.u_center!, view.centerX, view.centerY);
-    gl.uniform2f(u.u_toClip!, (2 * view.scale) / size.width, (2 * view.scale) / size.height);
-    gl.uniform1f(u.u_pointSize!, Math.max(1, 2 * pointRadius * ratio));
-    gl.uniform1i(u.u_mode!, this.mode);
-    gl.uniform2f(u.u_range!, this.range[0], this.range[1]);
-    gl.uniform1i(u.u_hasSelection!, this.hasSelection ? 1 : 0);
-    gl.uniform1i(u.u_colors!, 0);
-    gl.drawElements(gl.POINTS, this.nPoints, gl.UNSIGNED_INT, 0);
+    // The picture's centre goes where the view puts it: the viewport is the picture's rectangle on the canvas.
+    gl.viewport(shiftX - picture.marginX, -shiftY - picture.marginY, picture.width, picture.height);
+    gl.disable(gl.BLEND);
+    gl.useProgram(this.copy);
+    gl.bindVertexArray(this.quadArrays);
+    gl.activeTexture(gl.TEXTURE1);
+    gl.bindTexture(gl.TEXTURE_2D, picture.texture);
+    gl.uniform1i(gl.getUniformLocation(this.copy, 'u_picture'), 1);
+    gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
     this.frames++;
-  }
-
-  isContextLost(): boolean {
-    return this.gl.isContextLost();
   }
 
   /** Frees the GPU memory now rather than when the canvas is collected. */

@@ -1,7 +1,7 @@
 /**
  * The interactive UMAP: drag to pan, wheel to zoom, hover for the cell under the pointer, lasso (or shift-drag) to
  * select. Frames are drawn on demand (one per animation frame at most); the canvas carries data-points,
- * data-frames and data-first-draw-ms for the tests and the bench.
+ * data-frames, data-full-frames (frames that drew every cell) and data-first-draw-ms for the tests and the bench.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { EmbeddingTable } from '../../io/embedding-file.js';
@@ -49,6 +49,7 @@ export function ScatterView(props: ScatterViewProps) {
   const viewRef = useRef<View | null>(null);
   const sizeRef = useRef<Size>({ width: 1, height: 1 });
   const pending = useRef(0);
+  const drag = useRef<{ x: number; y: number; lasso: boolean } | null>(null);
   const propsRef = useRef(props);
   propsRef.current = props;
   const [failure, setFailure] = useState<string | null>(null);
@@ -71,8 +72,9 @@ export function ScatterView(props: ScatterViewProps) {
       const gl = glRef.current;
       const canvas = canvasRef.current;
       if (!gl || !canvas || !viewRef.current) return;
-      gl.draw(viewRef.current, sizeRef.current, radiusNow());
+      gl.draw(viewRef.current, sizeRef.current, radiusNow(), drag.current !== null && !drag.current.lasso);
       canvas.dataset.frames = String(gl.frames);
+      canvas.dataset.fullFrames = String(gl.fullFrames);
       if (gl.frames === 1) canvas.dataset.firstDrawMs = String(performance.now());
     });
   };
@@ -87,9 +89,14 @@ export function ScatterView(props: ScatterViewProps) {
     }
     const box = boxRef.current!;
     const observer = new ResizeObserver(() => {
-      const rect = box.getBoundingClientRect();
       const first = viewRef.current === null;
-      sizeRef.current = { width: Math.max(1, rect.width), height: Math.max(1, rect.height) };
+      // Whole device pixels, so the canvas is shown unscaled: crisp dots, and a moved picture lands on the pixel grid.
+      const ratio = window.devicePixelRatio || 1;
+      const width = Math.max(1, Math.floor(box.clientWidth * ratio) / ratio);
+      const height = Math.max(1, Math.floor(box.clientHeight * ratio) / ratio);
+      canvas.style.width = `${width}px`;
+      canvas.style.height = `${height}px`;
+      sizeRef.current = { width, height };
       if (first) viewRef.current = fitted();
       requestDraw();
     });
@@ -122,7 +129,6 @@ export function ScatterView(props: ScatterViewProps) {
   }, [props.selection]);
 
   // Pointer handling: a drag pans (or draws the lasso); a move without buttons hovers.
-  const drag = useRef<{ x: number; y: number; lasso: boolean } | null>(null);
   const local = (event: PointerEvent | WheelEvent): [number, number] => {
     const rect = canvasRef.current!.getBoundingClientRect();
     return [event.clientX - rect.left, event.clientY - rect.top];
