@@ -14,10 +14,11 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=optional
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json vite.config.ts ./
 COPY src ./src
 COPY schemas ./schemas
-# `npm run build` also copies the h5wasm loader hook (plain .mjs) next to the compiled reader.
+# `npm run build` also copies the h5wasm loader hook (plain .mjs) next to the compiled reader and bundles the
+# web page (src/web) into dist/web, which the API serves at /.
 RUN npm run build \
  && npm prune --omit=dev --omit=optional
 

@@ -90,6 +90,7 @@ test('Dockerfile: cpu and gpu targets, CUDA 11.2 + cuDNN 8 with tfjs-node-gpu, n
     assert.ok(existsSync(new URL(entry.replace(/^dist\//, '').replace(/\.js$/, '.ts'), root)), `${entry} has no source`);
   }
   for (const source of ['src', 'schemas']) assert.match(dockerfile, new RegExp(`^COPY ${source} \\./${source}$`, 'm'), `the build copies ${source}`);
+  assert.match(dockerfile, /^COPY tsconfig\.json tsconfig\.build\.json vite\.config\.ts \.\/$/m, 'the build has what `npm run build` reads, the web page\'s Vite config included');
 });
 
 test('.dockerignore keeps local state out of the build context', async () => {
