@@ -50,9 +50,16 @@ export async function request(path: string, init: RequestInit = {}, key?: string
     if ((error as Error).name === 'AbortError') throw error;
     throw new ApiError(UNREACHABLE);
   }
-  if (!response.ok) throw new ApiError(await problemOf(response));
+  if (!response.ok) {
+    // The stored key stopped working (revoked, or Redis lost the users): the page signs out and says so.
+    if (response.status === 401 && key === undefined) dispatchEvent(new Event(KEY_REFUSED));
+    throw new ApiError(await problemOf(response));
+  }
   return response;
 }
+
+/** The event `request` sends when the API refuses the stored key. */
+export const KEY_REFUSED = 'scgmdvae:key-refused';
 
 export async function getJson<T>(path: string, key?: string): Promise<T> {
   return (await (await request(path, {}, key)).json()) as T;
@@ -78,7 +85,7 @@ export function explain(error: unknown): string {
   if (status === 0) return 'The service cannot be reached. Is it running, and is this the right address?';
   if (status === 401) return 'This API key is not recognised. Check that you pasted all of it, or ask an administrator for a new one (`users add`).';
   if (status === 503) return 'The service is up but cannot reach its job queue (Redis), so nothing can be done right now. Try again in a minute; if it lasts, tell whoever runs the service.';
-  if (status === 404) return `Not found: ${detail}. It does not exist, or it belongs to another user.`;
+  if (status === 404) return /^no (job|dataset) /.test(detail) ? `Not found: ${detail}. It does not exist, or it belongs to another user.` : `Not found: ${detail}.`;
   if (status === 413) return `The file is too large: ${detail}.`;
   if (status === 429) return `Too many submissions: ${detail}. Wait a minute and try again.`;
   return `${error.problem.title}: ${detail}`;

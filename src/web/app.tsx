@@ -1,6 +1,6 @@
 /** The page: sign-in, then datasets, new analysis, jobs and a job's results, chosen by the URL's #fragment. */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { explain } from './api.js';
+import { explain, KEY_REFUSED } from './api.js';
 import { Datasets, type UploadState } from './pages/datasets.js';
 import { Job } from './pages/job.js';
 import { Jobs } from './pages/jobs.js';
@@ -12,6 +12,7 @@ import { uploadDataset } from './upload.js';
 
 export function App() {
   const [key, setKey] = useState(storedKey());
+  const [notice, setNotice] = useState<string | null>(null);
   const route = useRoute();
   const [uploads, setUploads] = useState<UploadState[]>([]);
   const [uploaded, setUploaded] = useState(0);
@@ -53,23 +54,31 @@ export function App() {
     };
   }, [key]);
 
+  const signOut = (why: string | null) => {
+    forgetKey();
+    setKey(null);
+    setUploads([]);
+    setNotice(why);
+  };
+
+  useEffect(() => {
+    const refused = () => signOut('The service no longer accepts this API key. Sign in with a valid one.');
+    addEventListener(KEY_REFUSED, refused);
+    return () => removeEventListener(KEY_REFUSED, refused);
+  }, []);
+
   if (!key) {
     return (
       <SignIn
-        notice={null}
+        notice={notice}
         onSignedIn={(signedIn) => {
           storeKey(signedIn);
           setKey(signedIn);
+          setNotice(null);
         }}
       />
     );
   }
-
-  const signOut = () => {
-    forgetKey();
-    setKey(null);
-    setUploads([]);
-  };
 
   const page = (() => {
     switch (route.page) {
@@ -99,7 +108,7 @@ export function App() {
           </a>
           <a href="/docs">API</a>
         </nav>
-        <button type="button" class="link" onClick={signOut}>
+        <button type="button" class="link" onClick={() => signOut(null)}>
           Sign out
         </button>
       </header>

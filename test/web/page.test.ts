@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
-import { readFile, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { copyFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
@@ -20,6 +21,7 @@ import { parseCsvRecords } from '../../src/io/csv.js';
 import { decodeEmbedding, type EmbeddingTable } from '../../src/io/embedding-file.js';
 import { packageRoot } from '../../src/paths.js';
 import { startWorker, type RunningWorker } from '../../src/queue/worker.js';
+import { createStorage } from '../../src/storage/index.js';
 import { boundsOf, fitView, toScreen } from '../../src/web/results/camera.js';
 import { bearer, cleanup, newKey, pollJob, submit, testConfig, TERMINAL } from '../service/helpers.js';
 import { buildWebPage, chromiumMissing, launchChromium, screenshotsDir } from './browser.js';
@@ -396,6 +398,22 @@ describe('the web page', { skip, timeout: 600_000 }, () => {
       assert.equal((await fetch(`${api.url}/v1/jobs/${jobId}/${path}`, { headers: bearer(bob) })).status, 404, path);
     }
     await shot('15-other-users-job');
+  });
+
+  test('a job whose results predate embedding.bin still shows its other panels, and says why the UMAP is missing', async () => {
+    const storage = await createStorage(config.dataDir);
+    const id = randomUUID();
+    await storage.saveJob({ id, owner: 'bob', dataset_id: datasetId, params: {}, created_at: new Date().toISOString(), request_hash: 'old' });
+    const dir = await storage.newAttemptDir(id);
+    const results = join(config.dataDir, 'jobs', jobId, 'results');
+    for (const name of ['markers.csv', 'training.csv', 'manifest.json']) await copyFile(join(results, name), join(dir, name));
+    await storage.publishResults(id, dir);
+    await storage.setOutcome(id, { state: 'COMPLETE', finished_at: new Date().toISOString(), attempts: 1 });
+    await page.goto(`${api.url}/#/jobs/${id}`);
+    const problem = await page.waitForSelector('p.error:text("The UMAP cannot be shown")');
+    assert.match((await problem.textContent()) ?? '', /no embedding\.bin .*run the analysis again/);
+    await page.waitForSelector('table.markers tbody tr');
+    await page.waitForSelector('h3:text("Run summary")');
   });
 
   test('no page error and no CSP or Trusted Types violation in the whole session', () => {

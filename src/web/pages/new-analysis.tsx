@@ -4,7 +4,7 @@ import schema from '../../../schemas/pipeline-params.schema.json';
 import { ApiError, explain, getJson, sendJson, type DatasetJson, type JobJson } from '../api.js';
 import { count } from '../format.js';
 import { go } from '../route.js';
-import { fieldsOf, initialRaw, paramsFrom, problemsByField, type FieldSpec, type ParamsSchema, type RawValue } from './schema-form.js';
+import { fieldsOf, initialRaw, MAIN_PARAMS, paramsFrom, problemsByField, type FieldSpec, type ParamsSchema, type RawValue } from './schema-form.js';
 
 const FIELDS = fieldsOf(schema as unknown as ParamsSchema);
 
@@ -118,7 +118,7 @@ export function NewAnalysis({ datasetId }: { datasetId: string }) {
     getJson<DatasetJson>(`/datasets/${encodeURIComponent(datasetId)}`).then(setDataset, (error: unknown) => setFailure(explain(error)));
   }, [datasetId]);
 
-  const main = useMemo(() => FIELDS.filter((field) => !field.advanced), []);
+  const main = useMemo(() => MAIN_PARAMS.map((key) => FIELDS.find((field) => field.key === key)!), []);
   const advanced = useMemo(() => FIELDS.filter((field) => field.advanced), []);
 
   if (failure) return <main><p class="error" role="alert">{failure}</p></main>;

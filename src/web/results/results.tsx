@@ -21,7 +21,9 @@ import { markerRows, trainingCurves, type MarkerRow, type TrainingCurves } from 
 type ColorBy = { kind: 'column'; name: string } | { kind: 'gene'; gene: string; values: Float32Array };
 
 interface Loaded {
-  table: EmbeddingTable;
+  /** null when the embedding cannot be read (results older than embedding.bin): the other panels still show. */
+  table: EmbeddingTable | null;
+  tableProblem: string | null;
   markers: MarkerRow[] | null;
   curves: TrainingCurves | null;
   manifest: Manifest | null;
@@ -38,9 +40,14 @@ async function resultText(jobId: string, name: string): Promise<string | null> {
 
 async function load(jobId: string): Promise<Loaded> {
   const id = encodeURIComponent(jobId);
-  const [buffer, markers, training, manifest] = await Promise.all([getBytes(`/jobs/${id}/embedding`), resultText(jobId, 'markers.csv'), resultText(jobId, 'training.csv'), resultText(jobId, 'manifest.json')]);
+  const embedding = getBytes(`/jobs/${id}/embedding`).then(
+    (buffer) => ({ table: decodeEmbedding(buffer), tableProblem: null }),
+    (error: unknown) => ({ table: null, tableProblem: explain(error) }),
+  );
+  const [{ table, tableProblem }, markers, training, manifest] = await Promise.all([embedding, resultText(jobId, 'markers.csv'), resultText(jobId, 'training.csv'), resultText(jobId, 'manifest.json')]);
   return {
-    table: decodeEmbedding(buffer),
+    table,
+    tableProblem,
     markers: markers === null ? null : markerRows(parseCsvRecords(markers)),
     curves: training === null ? null : trainingCurves(parseCsvRecords(training)),
     manifest: manifest === null ? null : (JSON.parse(manifest) as Manifest),
@@ -107,7 +114,7 @@ export function Results({ job }: { job: JobJson }) {
   }, [table, coloring, hidden, visible]);
 
   if (failure) return <p class="error">The results could not be loaded: {failure}</p>;
-  if (!loaded || !table || !coloring) return <p class="muted">Loading the results…</p>;
+  if (!loaded) return <p class="muted">Loading the results…</p>;
 
   const chooseColumn = (name: string) => {
     setColorBy({ kind: 'column', name });
@@ -130,8 +137,8 @@ export function Results({ job }: { job: JobJson }) {
   };
 
   const describe = (cell: number): [string, string][] => [
-    ['cell', table.barcode(cell)],
-    ...table.columns.map((c): [string, string] => [c.name, formatCell(c, cell)]),
+    ['cell', table!.barcode(cell)],
+    ...table!.columns.map((c): [string, string] => [c.name, formatCell(c, cell)]),
     ...(colorBy.kind === 'gene' ? [[colorBy.gene, number(colorBy.values[cell]!)] as [string, string]] : []),
   ];
 
@@ -153,81 +160,92 @@ export function Results({ job }: { job: JobJson }) {
     return counts.map((n, i) => [cluster.categories[i]!, n] as const).filter(([, n]) => n > 0);
   })();
 
-  const numericColumns = table.columns.filter((c): c is Extract<CellColumn, { kind: 'numeric' }> => c.kind === 'numeric');
+  // The clusters, from the embedding, or from markers.csv (in its order) when the embedding cannot be read.
+  const clusterNames = cluster?.kind === 'categorical' ? cluster.categories : [...new Set((loaded.markers ?? []).map((row) => row.cluster))];
+  const numericColumns = (table?.columns ?? []).filter((c): c is Extract<CellColumn, { kind: 'numeric' }> => c.kind === 'numeric');
 
   return (
     <div class="results">
-      <section class="panel explore" aria-labelledby="umap-title">
-        <h3 id="umap-title">UMAP of {count(table.nCells)} cells</h3>
-        <div class="toolbar">
-          <label class="inline">
-            Colour by{' '}
-            <select name="color-by" value={colorBy.kind === 'column' ? colorBy.name : ''} onChange={(event) => chooseColumn((event.currentTarget as HTMLSelectElement).value)}>
-              {colorBy.kind === 'gene' && <option value="">gene {colorBy.gene}</option>}
-              {table.columns.map((c) => (
-                <option key={c.name} value={c.name}>
-                  {c.name}
-                  {c.role === 'condition' ? ' (condition)' : c.role === 'label' ? ' (label)' : c.role === 'qc' ? ' (QC)' : ''}
-                </option>
-              ))}
-            </select>
-          </label>
-          <GeneSearch jobId={job.id} onGene={chooseGene} />
-          <button type="button" aria-pressed={lasso} class={lasso ? 'toggle on' : 'toggle'} onClick={() => setLasso(!lasso)}>
-            Lasso
-          </button>
-        </div>
-        {geneError && <p class="error">{geneError}</p>}
-        <div class="explore-body">
-          <ScatterView table={table} coloring={coloring} visible={visible} visibleCount={visibleCount} describe={describe} selection={selection?.mask ?? null} onSelect={setSelection} lasso={lasso} />
-          <aside class="side">
-            {coloring.kind === 'categorical' && column?.kind === 'categorical' ? (
-              <CategoryLegend title={column.name} categories={column.categories} colors={coloring.colors} sizes={sizes} hidden={hidden} onToggle={toggle} onShowOnly={showOnly} />
-            ) : (
-              <ColorBar title={colorBy.kind === 'gene' ? `${colorBy.gene} (log-normalised)` : colorBy.name} range={coloring.kind === 'continuous' ? coloring.range : [0, 1]} />
-            )}
-            <div class="selection" aria-live="polite">
-              {selection ? (
-                <>
-                  <p>
-                    <strong data-testid="selected-count">{count(selection.count)}</strong> cells selected
-                  </p>
-                  {selectionByCluster.length > 0 && (
-                    <ul class="compact">
-                      {selectionByCluster.map(([name, n]) => (
-                        <li key={name}>
-                          cluster {name}: {count(n)}
-                        </li>
-                      ))}
-                    </ul>
-                  )}
-                  <button type="button" class="link" onClick={() => setSelection(null)}>
-                    Clear selection
-                  </button>
-                </>
+      {!table || !coloring ? (
+        <section class="panel">
+          <h3>UMAP</h3>
+          <p class="error">The UMAP cannot be shown: {loaded.tableProblem ?? 'the embedding has no cluster column'}</p>
+        </section>
+      ) : (
+        <section class="panel explore" aria-labelledby="umap-title">
+          <h3 id="umap-title">UMAP of {count(table.nCells)} cells</h3>
+          <div class="toolbar">
+            <label class="inline">
+              Colour by{' '}
+              <select name="color-by" value={colorBy.kind === 'column' ? colorBy.name : ''} onChange={(event) => chooseColumn((event.currentTarget as HTMLSelectElement).value)}>
+                {colorBy.kind === 'gene' && <option value="">gene {colorBy.gene}</option>}
+                {table.columns.map((c) => (
+                  <option key={c.name} value={c.name}>
+                    {c.name}
+                    {c.role === 'condition' ? ' (condition)' : c.role === 'label' ? ' (label)' : c.role === 'qc' ? ' (QC)' : ''}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <GeneSearch jobId={job.id} onGene={chooseGene} />
+            <button type="button" aria-pressed={lasso} class={lasso ? 'toggle on' : 'toggle'} onClick={() => setLasso(!lasso)}>
+              Lasso
+            </button>
+          </div>
+          {geneError && <p class="error">{geneError}</p>}
+          <div class="explore-body">
+            <ScatterView table={table} coloring={coloring} visible={visible} visibleCount={visibleCount} describe={describe} selection={selection?.mask ?? null} onSelect={setSelection} lasso={lasso} />
+            <aside class="side">
+              {coloring.kind === 'categorical' && column?.kind === 'categorical' ? (
+                <CategoryLegend title={column.name} categories={column.categories} colors={coloring.colors} sizes={sizes} hidden={hidden} onToggle={toggle} onShowOnly={showOnly} />
               ) : (
-                <p class="muted">No cells selected.</p>
+                <ColorBar title={colorBy.kind === 'gene' ? `${colorBy.gene} (log-normalised)` : colorBy.name} range={coloring.kind === 'continuous' ? coloring.range : [0, 1]} />
               )}
-            </div>
-          </aside>
-        </div>
-      </section>
+              <div class="selection" aria-live="polite">
+                {selection ? (
+                  <>
+                    <p>
+                      <strong data-testid="selected-count">{count(selection.count)}</strong> cells selected
+                    </p>
+                    {selectionByCluster.length > 0 && (
+                      <ul class="compact">
+                        {selectionByCluster.map(([name, n]) => (
+                          <li key={name}>
+                            cluster {name}: {count(n)}
+                          </li>
+                        ))}
+                      </ul>
+                    )}
+                    <button type="button" class="link" onClick={() => setSelection(null)}>
+                      Clear selection
+                    </button>
+                  </>
+                ) : (
+                  <p class="muted">No cells selected.</p>
+                )}
+              </div>
+            </aside>
+          </div>
+        </section>
+      )}
 
-      {loaded.markers && cluster?.kind === 'categorical' && <Markers rows={loaded.markers} clusters={cluster.categories} onGene={chooseGene} activeGene={colorBy.kind === 'gene' ? colorBy.gene : null} />}
+      {loaded.markers && <Markers rows={loaded.markers} clusters={clusterNames} onGene={chooseGene} activeGene={colorBy.kind === 'gene' ? colorBy.gene : null} />}
 
       <section class="panel" aria-labelledby="training-title">
         <h3 id="training-title">Training</h3>
         {loaded.curves ? <LossPlots curves={loaded.curves} /> : <p class="muted">No training.csv.</p>}
       </section>
 
-      <section class="panel" aria-labelledby="qc-title">
-        <h3 id="qc-title">Quality control</h3>
-        <div class="plots">
-          {numericColumns.map((c) => (
-            <Histogram key={c.name} name={c.name} values={c.values} />
-          ))}
-        </div>
-      </section>
+      {numericColumns.length > 0 && (
+        <section class="panel" aria-labelledby="qc-title">
+          <h3 id="qc-title">Quality control</h3>
+          <div class="plots">
+            {numericColumns.map((c) => (
+              <Histogram key={c.name} name={c.name} values={c.values} />
+            ))}
+          </div>
+        </section>
+      )}
 
       {loaded.manifest && <Summary manifest={loaded.manifest} />}
       {job.links.results && <Downloads jobId={job.id} results={job.links.results} />}
