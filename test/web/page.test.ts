@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { copyFile, readFile, rm } from 'node:fs/promises';
+import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
@@ -400,13 +400,16 @@ describe('the web page', { skip, timeout: 600_000 }, () => {
     await shot('15-other-users-job');
   });
 
-  test('a job whose results predate embedding.bin still shows its other panels, and says why the UMAP is missing', async () => {
+  test('a job whose results predate embedding.bin still shows its other panels and why the UMAP is missing; unknown manifest fields are listed', async () => {
     const storage = await createStorage(config.dataDir);
     const id = randomUUID();
     await storage.saveJob({ id, owner: 'bob', dataset_id: datasetId, params: {}, created_at: new Date().toISOString(), request_hash: 'old' });
     const dir = await storage.newAttemptDir(id);
     const results = join(config.dataDir, 'jobs', jobId, 'results');
-    for (const name of ['markers.csv', 'training.csv', 'manifest.json']) await copyFile(join(results, name), join(dir, name));
+    for (const name of ['markers.csv', 'training.csv']) await copyFile(join(results, name), join(dir, name));
+    // A field this version does not know, as the integration issue will add: the summary lists it as it is.
+    const manifest = JSON.parse(await readFile(join(results, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, integration: { ilisi: 0.875, kbet_acceptance: 0.5 } }));
     await storage.publishResults(id, dir);
     await storage.setOutcome(id, { state: 'COMPLETE', finished_at: new Date().toISOString(), attempts: 1 });
     await page.goto(`${api.url}/#/jobs/${id}`);
@@ -414,6 +417,9 @@ describe('the web page', { skip, timeout: 600_000 }, () => {
     assert.match((await problem.textContent()) ?? '', /no embedding\.bin .*run the analysis again/);
     await page.waitForSelector('table.markers tbody tr');
     await page.waitForSelector('h3:text("Run summary")');
+    const metrics = (await page.textContent('[data-testid=manifest-metrics]')) ?? '';
+    assert.match(metrics.replace(/\s+/g, ''), /integrationilisi0\.875kbet_acceptance0\.5/);
+    await shot('16-results-without-embedding');
   });
 
   test('no page error and no CSP or Trusted Types violation in the whole session', () => {
