@@ -15,7 +15,7 @@ function Progress({ job }: { job: JobJson }) {
       <progress max={1} value={progress.overall} /> <strong>{Math.round(progress.overall * 100)} %</strong>
       <p>
         <span class="stage">{progress.stage}</span>: {progress.message}
-        {progress.epoch !== undefined && <> · epoch {progress.epoch}</>}
+        {progress.epoch !== undefined && !progress.message.includes('epoch') && <> · epoch {progress.epoch}</>}
         {progress.loss !== undefined && <> · loss {number(progress.loss)}</>}
         {progress.eta_seconds !== undefined && !ENDED.includes(job.state) && <> · about {duration(progress.eta_seconds)} left</>}
       </p>
