@@ -36,6 +36,8 @@ export interface NetworkConfig {
   readonly learnedWPrior: boolean;
   /** Train q(y|·,c) and q(d|·,c) on μ_z instead of a z sample (the thesis' classify_with_mu), as prediction reads them. */
   readonly classifyWithMean: boolean;
+  /** The encoder reads its input minus each condition category's mean, so a condition's shift does not reach z. */
+  readonly centerByCondition: boolean;
 }
 
 /** The networks of one model: its NetworkConfig and the data's shape. */

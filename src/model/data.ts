@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { isCsr } from '../io/sparse.js';
 import type { Matrix } from '../io/types.js';
 import type { Rng } from '../random.js';
-import type { Batch } from './module.js';
+import { NB_TARGET_SUM, type Batch } from './module.js';
 
 /** One categorical covariate; code −1 = missing (all-zero one-hot). */
 export interface ConditionInput {
@@ -66,6 +66,8 @@ export interface PreparedData {
   readonly labelCodes: Int32Array | null;
   readonly nClusters: number;
   readonly libSize: Float32Array | null;
+  /** Per condition, each category's mean encoder input ([categories x nInput]), subtracted when the model centres by condition; null otherwise. */
+  readonly conditionOffsets: readonly Float32Array[] | null;
 }
 
 /** The concatenated one-hot conditions of `rows` ([rows x Σ sizes]), or null without conditions. */
@@ -107,11 +109,58 @@ export function makeBatch(data: PreparedData, rows: ArrayLike<number>, withLabel
     labelled = tf.tensor1d(mask);
   }
   const libSize = data.libSize ? tf.tensor1d(Float32Array.from(rows, (r) => data.libSize![r])) : null;
-  return { x, c, y, labelled, libSize };
+  return { x, c, y, labelled, libSize, encoderShift: data.conditionOffsets && encoderShift(data, data.conditionOffsets, rows) };
+}
+
+/** Σ over conditions of each row's category offset, [rows x nInput]. */
+function encoderShift(data: PreparedData, offsets: readonly Float32Array[], rows: ArrayLike<number>): tf.Tensor2D {
+  const g = data.x.nCols;
+  const out = new Float32Array(rows.length * g);
+  offsets.forEach((offset, j) => {
+    const codes = data.conditionCodes[j]!;
+    for (let i = 0; i < rows.length; i++) {
+      const code = codes[rows[i]!]!;
+      if (code < 0) continue;
+      const from = offset.subarray(code * g, (code + 1) * g);
+      for (let q = 0; q < g; q++) out[i * g + q]! += from[q]!;
+    }
+  });
+  return tf.tensor2d(out, [rows.length, g]);
 }
 
 export function disposeBatch(batch: Batch): void {
-  for (const t of [batch.x, batch.c, batch.y, batch.labelled, batch.libSize]) t?.dispose();
+  for (const t of [batch.x, batch.c, batch.y, batch.labelled, batch.libSize, batch.encoderShift]) t?.dispose();
+}
+
+/**
+ * The offsets that centre the encoder's input by condition: for each condition in turn, each category's
+ * mean of the input (log1p of library-normalised counts for nb, with `libSize`) after the earlier
+ * conditions' offsets are taken off. [categories x nInput] per condition; sparse rows are read as stored.
+ */
+export function conditionMeans(x: Matrix, conditionCodes: readonly Int32Array[], conditionSizes: readonly number[], libSize: Float32Array | null): Float32Array[] {
+  const g = x.nCols;
+  const value = (r: number, v: number) => (libSize ? Math.log1p((v / Math.max(libSize[r]!, 1)) * NB_TARGET_SUM) : v);
+  const offsets: Float32Array[] = [];
+  conditionCodes.forEach((codes, j) => {
+    const size = conditionSizes[j]!;
+    const sums = new Float64Array(size * g);
+    const counts = new Float64Array(size);
+    for (let r = 0; r < x.nRows; r++) {
+      const code = codes[r]!;
+      if (code < 0) continue;
+      counts[code]++;
+      const sum = sums.subarray(code * g, (code + 1) * g);
+      if (isCsr(x)) for (let p = x.indptr[r]!; p < x.indptr[r + 1]!; p++) sum[x.indices[p]!]! += value(r, x.data[p]!);
+      else for (let q = 0; q < g; q++) sum[q]! += value(r, x.data[r * g + q]!);
+      // Earlier conditions' offsets, taken off this row first.
+      offsets.forEach((earlier, e) => {
+        const c = conditionCodes[e]![r]!;
+        if (c >= 0) for (let q = 0; q < g; q++) sum[q]! -= earlier[c * g + q]!;
+      });
+    }
+    offsets.push(Float32Array.from(sums, (s, i) => (counts[Math.floor(i / g)]! > 0 ? s / counts[Math.floor(i / g)]! : 0)));
+  });
+  return offsets;
 }
 
 /** Cells per batch when only evaluating (no gradients to hold). */

@@ -9,7 +9,7 @@ import { selectColumns } from '../io/sparse.js';
 import { Rng } from '../random.js';
 import { median } from '../stats.js';
 import { checkTrainingConfig, type FitConfig, type ModuleConfig } from './config.js';
-import { conditionOneHot, disposeBatch, EVAL_BATCH, makeBatch, mapRowBatches, rowSums, splitBatches, type ModelInputs, type PreparedData } from './data.js';
+import { conditionMeans, conditionOneHot, disposeBatch, EVAL_BATCH, makeBatch, mapRowBatches, rowSums, splitBatches, type ModelInputs, type PreparedData } from './data.js';
 import { EVAL_CONTEXT as EVAL } from './layers.js';
 import { CgmvaeModule, reparameterise, seededNormal } from './module.js';
 import { train, type EpochReport, type TrainCallbacks, type TrainingResult } from './train/loop.js';
@@ -32,6 +32,8 @@ export interface ModelMeta {
   readonly labelNames: readonly string[] | null;
   /** Median library size of the training cells (nb sampling). */
   readonly libraryMedian: number;
+  /** When the encoder centres by condition: per condition, each category's mean input ([categories x nInput], row-major); else null. */
+  readonly conditionOffsets: readonly (readonly number[])[] | null;
 }
 
 export interface GeneAlignment {
@@ -66,7 +68,11 @@ export interface FitResult {
 }
 
 export class CgmvaeModel {
-  constructor(readonly module: CgmvaeModule, readonly meta: ModelMeta) {}
+  private readonly conditionOffsets: Float32Array[] | null;
+
+  constructor(readonly module: CgmvaeModule, readonly meta: ModelMeta) {
+    this.conditionOffsets = meta.conditionOffsets && meta.conditionOffsets.map((offsets) => Float32Array.from(offsets));
+  }
 
   get config(): ModuleConfig {
     return this.meta.config;
@@ -114,6 +120,7 @@ export class CgmvaeModel {
       labelCodes,
       nClusters: this.config.nClusters,
       libSize,
+      conditionOffsets: this.conditionOffsets,
     };
     return { data, alignment, unknownCategories };
   }
@@ -220,7 +227,7 @@ export class CgmvaeModel {
     if (json.format !== MODEL_FORMAT || json.version !== MODEL_FORMAT_VERSION) throw new Error(`${dir} is not a ${MODEL_FORMAT} v${MODEL_FORMAT_VERSION} model`);
     const bin = await readFile(join(dir, json.weightsManifest[0].paths[0]));
     const weights = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), json.weightsManifest[0].weights);
-    const meta: ModelMeta = { config: json.config, geneNames: json.geneNames, conditions: json.conditions, labelNames: json.labelNames, libraryMedian: json.libraryMedian };
+    const meta: ModelMeta = { config: json.config, geneNames: json.geneNames, conditions: json.conditions, labelNames: json.labelNames, libraryMedian: json.libraryMedian, conditionOffsets: json.conditionOffsets };
     const module = new CgmvaeModule(meta.config, 0);
     try {
       for (const [key, v] of module.params.all()) {
@@ -258,6 +265,13 @@ export interface FitCallbacks extends Omit<TrainCallbacks, 'onEpoch'> {
   readonly onEpoch?: (report: EpochReport, model: CgmvaeModel) => void | Promise<void>;
 }
 
+/** The training cells' condition means of the encoder's input, as the model keeps them. */
+function trainingConditionOffsets(inputs: ModelInputs, likelihood: ModuleConfig['likelihood']): number[][] {
+  const conditions = inputs.conditions ?? [];
+  const libSize = likelihood === 'nb' ? (inputs.libSize ?? rowSums(inputs.x)) : null;
+  return conditionMeans(inputs.x, conditions.map((c) => c.codes), conditions.map((c) => c.categories.length), libSize).map((offsets) => Array.from(offsets));
+}
+
 /** Train a model on `inputs`. Labels with some −1 codes select semi-supervised mode, all present supervised. */
 export async function fitModel(inputs: ModelInputs, config: FitConfig, callbacks: FitCallbacks = {}): Promise<FitResult> {
   const { network, training } = config;
@@ -268,8 +282,9 @@ export async function fitModel(inputs: ModelInputs, config: FitConfig, callbacks
   const moduleConfig: ModuleConfig = { ...network, nInput: inputs.x.nCols, conditionSizes: conditions.map((cond) => cond.categories.length) };
   // nb decodes samples at the median library size; a model without cells keeps 1.
   const libraryMedian = network.likelihood === 'nb' && inputs.x.nRows > 0 ? median(inputs.libSize ?? rowSums(inputs.x)) : 1;
+  const conditionOffsets = network.centerByCondition && conditions.length > 0 ? trainingConditionOffsets(inputs, network.likelihood) : null;
   const module = new CgmvaeModule(moduleConfig, new Rng(training.seed).int());
-  const model = new CgmvaeModel(module, { config: moduleConfig, geneNames: inputs.geneNames ? [...inputs.geneNames] : null, conditions, labelNames, libraryMedian });
+  const model = new CgmvaeModel(module, { config: moduleConfig, geneNames: inputs.geneNames ? [...inputs.geneNames] : null, conditions, labelNames, libraryMedian, conditionOffsets });
   try {
     const { onEpoch } = callbacks;
     const result = await train(module, model.prepare(inputs).data, training, { ...callbacks, onEpoch: onEpoch && ((r) => onEpoch(r, model)) });

@@ -27,6 +27,8 @@ export interface Batch {
   readonly labelled: tf.Tensor1D | null;
   /** [B] library sizes (nb only). */
   readonly libSize: tf.Tensor1D | null;
+  /** [B, nInput] the conditions' means, subtracted from the encoder's input; null when not centred. */
+  readonly encoderShift: tf.Tensor2D | null;
 }
 
 const MEAN_CLIP: [number, number] = [-5, 5];
@@ -37,7 +39,7 @@ const LOG_2PI = Math.log(2 * Math.PI);
 /** Standard deviation of the initial component means of p(z|w,y,c). */
 const COMPONENT_SPREAD = 1.5;
 /** Encoder input for nb: log1p of counts normalised to this total. */
-const NB_TARGET_SUM = 1e4;
+export const NB_TARGET_SUM = 1e4;
 
 export interface Encoded {
   readonly muZ: tf.Tensor2D;
@@ -85,11 +87,10 @@ export class CgmvaeModule {
     return c ? tf.concat([t, c], 1) : t;
   }
 
-  /** What the encoder sees: x itself, or log1p of library-normalised counts for nb. */
+  /** What the encoder sees: x itself, or log1p of library-normalised counts for nb, minus the conditions' means when centred. */
   encoderInput(batch: Batch): tf.Tensor2D {
-    if (this.config.likelihood !== 'nb') return batch.x;
-    const lib = tf.maximum(batch.libSize!, 1).reshape([-1, 1]);
-    return tf.log1p(tf.mul(tf.div(batch.x, lib), NB_TARGET_SUM)) as tf.Tensor2D;
+    const input = this.config.likelihood === 'nb' ? (tf.log1p(tf.mul(tf.div(batch.x, tf.maximum(batch.libSize!, 1).reshape([-1, 1])), NB_TARGET_SUM)) as tf.Tensor2D) : batch.x;
+    return batch.encoderShift ? (tf.sub(input, batch.encoderShift) as tf.Tensor2D) : input;
   }
 
   encode(batch: Batch, ctx: ForwardContext): Encoded {

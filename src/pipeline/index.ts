@@ -13,6 +13,7 @@ import { readDataset } from '../io/index.js';
 import { selectColumns } from '../io/sparse.js';
 import type { AnnData, DenseMatrix } from '../io/types.js';
 import { rankGenesGroups } from '../markers/wilcoxon.js';
+import { integrationReport, type IntegrationReport } from '../metrics/integration.js';
 import { fitModel, pickBackend, type FitResult, type ModelInputs } from '../model/index.js';
 import { packageVersion } from '../paths.js';
 import { flaggedIndices, preprocess, scale, type PreprocessResult } from '../preprocess/index.js';
@@ -118,6 +119,12 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
     const latent: DenseMatrix = { nRows: prediction.nCells, nCols: config.network.latentDim, data: prediction.muZ };
     const latentW: DenseMatrix = { nRows: prediction.nCells, nCols: config.network.wDim, data: prediction.muW };
 
+    let integration: IntegrationReport | null = null;
+    if (cells.conditions.length > 0 || cells.label) {
+      stages.enter('integration', 'batch mixing and label conservation');
+      integration = integrationReport(latent, clusters.codes, cells.conditions, cells.label, params.seed);
+    }
+
     stages.enter('umap', 'UMAP of the latent space');
     const coords = await umap(latent, { ...umapOptions(params), signal, onProgress: (f) => stages.report('umap', f, 'UMAP') });
 
@@ -139,7 +146,7 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
       label: cells.label,
       markers,
       history: training.history,
-      provenance: { params, versions, clusters: { names: clusters.names, model_components: clusters.components } },
+      provenance: { params, versions, clusters: { names: clusters.names, model_components: clusters.components }, ...(integration ? { integration } : {}) },
     };
     const outputs = await writeResults(job.outDir, results);
     stages.leave();
@@ -154,6 +161,7 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
       genes: { input: read.data.X.nCols, kept: data.X.nCols, highly_variable: cells.highlyVariable.length },
       clusters: { count: clusters.names.length, names: clusters.names, sizes: clusters.sizes },
       training: { epochs: training.history.length, best_epoch: training.bestEpoch, stopped_early: training.stoppedEarly, nan_rollbacks: training.nanRollbacks },
+      integration,
       params,
       seed: params.seed,
       stage_seconds: stages.seconds,

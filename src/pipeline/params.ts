@@ -45,6 +45,7 @@ export interface PipelineParams {
   likelihood: 'mse' | 'gaussian' | 'nb';
   scale: boolean;
   condition_keys: string[];
+  center_by_condition: boolean;
   label_key: string | null;
   dirichlet_alpha: number;
   epochs: number | null;
@@ -158,6 +159,7 @@ export function fitConfig(params: SettledParams, nClusters: number): FitConfig {
       hidden: params.hidden,
       likelihood: params.likelihood,
       dirichletAlpha: params.dirichlet_alpha,
+      centerByCondition: params.center_by_condition,
     },
     training: {
       ...FIXED_TRAINING,

@@ -1,7 +1,8 @@
 /** The contract between the pipeline and its shells (CLI, queue worker, tests). */
+import type { IntegrationReport } from '../metrics/integration.js';
 import type { SettledParams } from './params.js';
 
-export type PipelineStage = 'read' | 'qc' | 'hvg' | 'fit' | 'latents' | 'umap' | 'markers' | 'write';
+export type PipelineStage = 'read' | 'qc' | 'hvg' | 'fit' | 'latents' | 'integration' | 'umap' | 'markers' | 'write';
 
 /** One progress event; `overall` is the fraction of the whole job (0..1). */
 export interface PipelineProgress {
@@ -42,6 +43,8 @@ export interface PipelineManifest {
   readonly genes: { input: number; kept: number; highly_variable: number };
   readonly clusters: { count: number; names: string[]; sizes: number[] };
   readonly training: { epochs: number; best_epoch: number; stopped_early: boolean; nan_rollbacks: number };
+  /** Batch mixing and label conservation in the latent space; null without conditions or labels. */
+  readonly integration: IntegrationReport | null;
   readonly stage_seconds: Partial<Record<PipelineStage, number>>;
   readonly total_seconds: number;
   readonly peak_rss_mb: number;

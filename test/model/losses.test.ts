@@ -36,7 +36,7 @@ const softClip = (v: number, lo: number, hi: number) => lo + softplus(v - lo) - 
 
 function tinyModule(likelihood: ModuleConfig['likelihood'], classifyWithMean = false): CgmvaeModule {
   return new CgmvaeModule(
-    { nInput: 3, nClusters: 2, latentDim: 2, wDim: 1, hidden: [4], latentHidden: [4], dropout: 0, likelihood, dirichletAlpha: 0.8, yEpsilon: 0.01, learnedWPrior: false, classifyWithMean, conditionSizes: [2] },
+    { nInput: 3, nClusters: 2, latentDim: 2, wDim: 1, hidden: [4], latentHidden: [4], dropout: 0, likelihood, dirichletAlpha: 0.8, yEpsilon: 0.01, learnedWPrior: false, classifyWithMean, centerByCondition: false, conditionSizes: [2] },
     7,
   );
 }
@@ -48,6 +48,7 @@ function tinyBatch(labelled: boolean): Batch {
     y: labelled ? tf.tensor2d([[1, 0], [0, 0], [0, 1]]) : null,
     labelled: labelled ? tf.tensor1d([1, 0, 1]) : null,
     libSize: tf.tensor1d([10, 20, 5]),
+    encoderShift: null,
   };
 }
 

@@ -65,7 +65,7 @@ test('the NaN guard restores the last checkpoint and cuts the rate tenfold, then
 
 const config: ModuleConfig = {
   nInput: 6, nClusters: 3, latentDim: 2, wDim: 1, hidden: [8], latentHidden: [4], dropout: 0, likelihood: 'mse',
-  dirichletAlpha: 1, yEpsilon: 1e-3, learnedWPrior: false, classifyWithMean: true, conditionSizes: [],
+  dirichletAlpha: 1, yEpsilon: 1e-3, learnedWPrior: false, classifyWithMean: true, centerByCondition: false, conditionSizes: [],
 };
 
 test('revival re-seeds components below a twentieth of an even share, only when enabled and before 80 % of the epochs', () => {
@@ -86,7 +86,7 @@ test('revival re-seeds components below a twentieth of an even share, only when 
 
 test('the placement schedule places once at its epoch, anchors for its share of the rest, then lets go', () => {
   const blobs = thesisBlobs(4, 6, 3, 1, 30);
-  const data: PreparedData = { x: blobs.x, nCells: blobs.x.nRows, conditionCodes: [], conditionSizes: [], labelCodes: null, nClusters: 3, libSize: null };
+  const data: PreparedData = { x: blobs.x, nCells: blobs.x.nRows, conditionCodes: [], conditionSizes: [], labelCodes: null, nClusters: 3, libSize: null, conditionOffsets: null };
   const module = new CgmvaeModule(config, 1);
   const optimizer = new AdamW([...module.params.trainable.values()], new Set(), { weightDecay: 0 });
   const rows = Int32Array.from({ length: data.nCells }, (_, i) => i);

@@ -12,7 +12,7 @@ await pickBackend({ force: 'wasm', log: () => {} });
 const blobs = thesisBlobs(5, 6, 2, 1, 40);
 const inputs: ModelInputs = { x: blobs.x };
 const tiny: FitConfig = testFitConfig({ nClusters: 2, latentDim: 2, wDim: 1, hidden: [16], latentHidden: [8], dropout: 0 }, { batchSize: 40, seed: 3, validationFraction: 0.25 });
-const moduleConfig = { nInput: 3, latentDim: 2, wDim: 1, hidden: [4], latentHidden: [4], dropout: 0, likelihood: 'mse', dirichletAlpha: 1, yEpsilon: 0, learnedWPrior: false, classifyWithMean: false, conditionSizes: [] } as const;
+const moduleConfig = { nInput: 3, latentDim: 2, wDim: 1, hidden: [4], latentHidden: [4], dropout: 0, likelihood: 'mse', dirichletAlpha: 1, yEpsilon: 0, learnedWPrior: false, classifyWithMean: false, centerByCondition: false, conditionSizes: [] } as const;
 
 test('learning-rate schedules', () => {
   const stairs = { kind: 'staircase', rates: THESIS_RATES } as const;

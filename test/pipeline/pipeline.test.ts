@@ -48,13 +48,22 @@ describe('runPipeline', () => {
     assert.ok(manifest.clusters.count >= 1 && manifest.clusters.count <= 3);
     assert.equal(manifest.clusters.sizes.reduce((a, b) => a + b, 0), 499);
     assert.ok(['wasm', 'cpu', 'webgpu', 'tensorflow'].includes(manifest.backend));
-    for (const stage of ['read', 'qc', 'fit', 'latents', 'umap', 'markers', 'write'] as const) assert.ok((manifest.stage_seconds[stage] ?? -1) >= 0, stage);
+    for (const stage of ['read', 'qc', 'fit', 'latents', 'integration', 'umap', 'markers', 'write'] as const) assert.ok((manifest.stage_seconds[stage] ?? -1) >= 0, stage);
+    // With a condition, the integration measures of the latent space: iLISI in [1, categories], scaled to [0, 1].
+    const platform = manifest.integration!.conditions['platform']!;
+    assert.equal(platform.categories, 2);
+    assert.ok(platform.ilisi >= 1 && platform.ilisi <= 2, `iLISI ${platform.ilisi}`);
+    assert.ok(Math.abs(platform.ilisi_scaled - (platform.ilisi - 1)) < 1e-12);
+    assert.ok(platform.clusters_nmi >= 0 && platform.clusters_nmi <= 1);
+    assert.equal(manifest.integration!.label, undefined);
+    assert.equal(manifest.integration!.cells_scored, 499);
+    assert.equal(manifest.params.center_by_condition, true);
     assert.ok(manifest.peak_rss_mb > 0);
   });
 
   it('reports progress through every stage, with epochs and a rising overall fraction', () => {
     const stages = [...new Set(events.map((e) => e.stage))];
-    assert.deepEqual(stages, ['read', 'qc', 'hvg', 'fit', 'latents', 'umap', 'markers', 'write']);
+    assert.deepEqual(stages, ['read', 'qc', 'hvg', 'fit', 'latents', 'integration', 'umap', 'markers', 'write']);
     assert.ok(events.some((e) => e.stage === 'fit' && e.epoch === 3 && Number.isFinite(e.loss)));
     for (let i = 1; i < events.length; i++) assert.ok(events[i]!.overall >= events[i - 1]!.overall - 1e-12);
     assert.equal(events.at(-1)!.overall, 1);
@@ -126,7 +135,7 @@ print(json.dumps({"shape": list(a.shape), "layers": list(a.layers.keys()), "obs"
   "obsm": {k: list(v.shape) for k, v in a.obsm.items()}, "finite": all(bool(np.isfinite(v).all()) for v in a.obsm.values()),
   "x_finite": bool(np.isfinite(a.X.data).all()), "unique": bool(a.obs_names.is_unique and a.var_names.is_unique),
   "hvg": int(a.var["highly_variable"].astype(str).eq("True").sum()), "colors": len(a.uns["cgmvae_cluster_colors"]), "embedding": a.uns["default_embedding"],
-  "markers": list(a.uns["cgmvae_markers"].columns)}))`;
+  "markers": list(a.uns["cgmvae_markers"].columns), "integration": sorted(a.uns["cgmvae"]["integration"]["conditions"]["platform"].keys())}))`;
     const out = JSON.parse(execFileSync(PYTHON, ['-c', script, join(outDir, 'result.h5ad')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
     assert.deepEqual(out.shape, [499, 28258 - 0].map((n, i) => (i === 1 ? manifest.genes.kept : n)));
     assert.deepEqual(out.layers, ['counts']);
@@ -139,6 +148,15 @@ print(json.dumps({"shape": list(a.shape), "layers": list(a.layers.keys()), "obs"
     assert.equal(out.colors, manifest.clusters.count);
     assert.equal(out.embedding, 'X_umap');
     assert.ok(out.markers.includes('logfoldchanges'));
+    assert.deepEqual(out.integration, ['categories', 'clusters_nmi', 'ilisi', 'ilisi_scaled']);
+  });
+
+  it('with label_key, also reports how the clusters and the latent space keep the labels', async () => {
+    const labelled = await runPipeline({ inputPath: CELLBENCH, outDir: await tempDir(), params: { ...QUICK, label_key: 'cell_line_demuxlet' } });
+    const label = labelled.integration!.label!;
+    assert.equal(label.name, 'cell_line_demuxlet');
+    for (const value of [label.asw_label, label.clisi_scaled, label.clusters_nmi]) assert.ok(value >= 0 && value <= 1, `${value}`);
+    assert.ok(label.clusters_ari > 0.5, `labels train the clusters: ARI ${label.clusters_ari}`);
   });
 
   it('gives the same clusters and coordinates for the same seed', async () => {
