@@ -15,17 +15,16 @@
  *     [--sigmas 0.2,0.4,0.6] [--generator-seeds 0,1,2,3,4] [--seeds 0,1,2] [--params '{"key": value}']
  *     [--baseline ../baseline] [--out bench/out/integration.json]
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { asCategories } from '../src/io/frame.js';
 import { readDataset } from '../src/io/index.js';
 import type { AnnData } from '../src/io/types.js';
-import { adjustedRandIndex, normalizedMutualInfo } from '../src/metrics/index.js';
 import { runPipeline, type PipelineManifest } from '../src/pipeline/index.js';
 import { repoRoot, writeBatchEffectCounts } from './integration-data.js';
+import { clustersOf, codesOf, reportHead, runItems, median, referenceCodes, round, runSeurat, score, shared, timeAgainst } from './score.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,50 +39,9 @@ const { values: args } = parseArgs({
 });
 const list = (text: string) => text.split(',').filter(Boolean).map(Number);
 const extraParams = JSON.parse(args.params!) as Record<string, unknown>;
-const shared = join(repoRoot, '..', 'shared');
 const work = join(repoRoot, 'bench', 'out', 'integration');
-const hasR = spawnSync('Rscript', ['-e', 'suppressMessages(library(Seurat))']).status === 0;
-const report: Record<string, unknown> = {
-  started: new Date().toISOString(),
-  machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, load: loadavg() },
-  params: extraParams,
-  seurat: hasR ? 'Seurat CCA integration (shared/reference/seurat_default_and_integration.R)' : 'Rscript with Seurat absent: no reference line',
-};
+const report = reportHead(extraParams, 'Seurat CCA integration (shared/reference/seurat_default_and_integration.R)');
 const save = () => writeFileSync(args.out!, JSON.stringify(report, null, 1));
-const round = (v: number) => Number(v.toFixed(4));
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
-/** Codes of `key` for each barcode of `data`, and a predicate on cells. */
-function codesOf(data: AnnData, key: string): Int32Array {
-  return asCategories(data.obs, key, key).codes;
-}
-
-/** Cluster code per barcode of a run's cells.csv, -1 for cells it did not keep. */
-function clustersOf(outDir: string, barcodes: readonly string[]): Int32Array {
-  const rows = readFileSync(join(outDir, 'cells.csv'), 'utf8').trim().split('\n').slice(1).map((line) => line.split(','));
-  const names = new Map<string, number>();
-  const byBarcode = new Map(rows.map(([barcode, cluster]) => [barcode!, names.get(cluster!) ?? names.set(cluster!, names.size).get(cluster!)!]));
-  return Int32Array.from(barcodes, (b) => byBarcode.get(b) ?? -1);
-}
-
-interface Scored {
-  readonly ari: number;
-  readonly nmi_condition: number | null;
-  readonly clusters: number;
-}
-
-/** ARI with `truth` on the cells `keep` selects, and NMI of clusters with `condition`. */
-function score(clusters: Int32Array, truth: Int32Array, condition: Int32Array | null, keep?: (cell: number) => boolean): Scored {
-  const mask = (codes: Int32Array) => (keep ? codes.map((c, i) => (keep(i) ? c : -1)) : codes);
-  return {
-    ari: round(adjustedRandIndex(mask(truth), mask(clusters))),
-    nmi_condition: condition ? round(normalizedMutualInfo(mask(condition), mask(clusters))) : null,
-    clusters: new Set(Array.from(clusters).filter((c) => c >= 0)).size,
-  };
-}
 
 /** Our pipeline on `input` with `params`; scores, seconds and the manifest's integration measures. */
 async function ours(name: string, input: string, params: Record<string, unknown>, data: AnnData, truthKey: string, conditionKey: string | null, keep?: (cell: number) => boolean) {
@@ -95,27 +53,10 @@ async function ours(name: string, input: string, params: Record<string, unknown>
   return { ...scored, ilisi_scaled: mixing ? round(mixing.ilisi_scaled) : null, seconds: round(manifest.total_seconds), fit_seconds: round(manifest.stage_seconds.fit ?? NaN) };
 }
 
-/** Seurat's CCA integration on `data` (counts) with `batchKey`, Louvain brought to `k` clusters; null without R. */
+/** Seurat's CCA integration on `data` with `batchKey`, Louvain brought to `k` clusters, scored as ours; null without R. */
 function seurat(name: string, data: AnnData, batchKey: string, k: number, truthKey: string, keep?: (cell: number) => boolean) {
-  if (!hasR) return null;
-  const dir = join(work, 'seurat', name);
-  mkdirSync(dir, { recursive: true });
-  const { X } = data;
-  // MatrixMarket genes x cells, 1-based.
-  const lines = [`%%MatrixMarket matrix coordinate real general`, `${X.nCols} ${X.nRows} ${X.indptr[X.nRows]}`];
-  for (let r = 0; r < X.nRows; r++) for (let p = X.indptr[r]!; p < X.indptr[r + 1]!; p++) lines.push(`${X.indices[p]! + 1} ${r + 1} ${X.data[p]}`);
-  writeFileSync(join(dir, 'matrix.mtx'), `${lines.join('\n')}\n`);
-  writeFileSync(join(dir, 'genes.txt'), `${data.var.index.join('\n')}\n`);
-  writeFileSync(join(dir, 'cells.txt'), `${data.obs.index.join('\n')}\n`);
-  const batch = asCategories(data.obs, batchKey, batchKey);
-  writeFileSync(join(dir, 'labels.csv'), `cell,batch\n${data.obs.index.map((b, i) => `${b},${batch.categories[batch.codes[i]!]}`).join('\n')}\n`);
-  const started = performance.now();
-  execFileSync('Rscript', [join(shared, 'reference', 'seurat_default_and_integration.R'), dir, String(k), 'int'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const seconds = (performance.now() - started) / 1000;
-  const rows = readFileSync(join(dir, 'seurat_int.csv'), 'utf8').trim().split('\n').slice(1).map((line) => line.replaceAll('"', '').split(','));
-  const kmatched = new Map(rows.map(([cell, , cluster]) => [cell!, Number(cluster)]));
-  const clusters = Int32Array.from(data.obs.index, (b) => kmatched.get(b) ?? -1);
-  return { ...score(clusters, codesOf(data, truthKey), codesOf(data, batchKey), keep), seconds: round(seconds) };
+  const run = runSeurat(join(work, 'seurat', name), data, k, batchKey);
+  return run && { ...score(run.kmatched, codesOf(data, truthKey), codesOf(data, batchKey), keep), seconds: run.seconds };
 }
 
 async function syntheticItem() {
@@ -174,12 +115,7 @@ async function regressionItem() {
   for (const c of cases) {
     if (!existsSync(c.path)) continue;
     const { data } = await readDataset(c.path);
-    let truth: Int32Array;
-    if (c.key) truth = codesOf(data, c.key);
-    else {
-      const reference = new Map(readFileSync(join(shared, 'reference', 'pbmc3k_seurat_clusters.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.replaceAll('"', '').split(',') as [string, string]));
-      truth = Int32Array.from(data.obs.index, (b) => (reference.has(b) ? Number(reference.get(b)) : -1));
-    }
+    const truth = c.key ? codesOf(data, c.key) : referenceCodes(join(shared, 'reference', 'pbmc3k_seurat_clusters.csv'), data.obs.index);
     const runs = [];
     for (const seed of list(args.seeds!)) {
       const outDir = join(work, 'runs', `${c.name}-${seed}`);
@@ -199,22 +135,8 @@ async function regressionItem() {
 function timeItem() {
   const path = join(shared, 'data', 'cellbench', 'cellbench_5batches.h5ad');
   if (!args.baseline || !existsSync(path)) return void (report.time = { skipped: 'needs --baseline DIR (an earlier checkout with node_modules) and the CellBench file' });
-  const params = JSON.stringify({ condition_keys: ['batch'], n_clusters: 5, ...extraParams });
-  const runs: { checkout: string; seconds: number }[] = [];
-  for (let round = 0; round < 2; round++) {
-    for (const [checkout, root] of [['this', repoRoot], ['baseline', args.baseline]] as const) {
-      const paramsFile = join(work, `time-params-${checkout}.json`);
-      writeFileSync(paramsFile, checkout === 'this' ? params : JSON.stringify({ condition_keys: ['batch'], n_clusters: 5 }));
-      const cli = existsSync(join(root, 'src', 'cli', 'main.ts')) ? join(root, 'src', 'cli', 'main.ts') : join(root, 'src', 'cli.ts');
-      const started = performance.now();
-      execFileSync(process.execPath, ['--import', 'tsx', cli, 'run', path, '--out', join(work, 'time', `${checkout}-${round}`), '--params', paramsFile], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-      runs.push({ checkout, seconds: Number(((performance.now() - started) / 1000).toFixed(1)) });
-      report.time = { runs, load: loadavg() };
-      save();
-    }
-  }
-  const mean = (who: string) => runs.filter((r) => r.checkout === who).reduce((s, r) => s + r.seconds, 0) / 2;
-  report.time = { runs, ratio: Number((mean('this') / mean('baseline')).toFixed(3)), load: loadavg() };
+  const params = { condition_keys: ['batch'], n_clusters: 5 };
+  report.time = { ...timeAgainst(args.baseline, path, { ...params, ...extraParams }, params, join(work, 'time')), load: loadavg() };
   save();
 }
 
@@ -226,11 +148,4 @@ const items: Record<string, () => Promise<void> | void> = {
   regression: regressionItem,
   time: timeItem,
 };
-for (const item of args.items!.split(',')) {
-  if (!items[item]) throw new Error(`unknown item ${item}; items: ${Object.keys(items).join(', ')}`);
-  console.error(`bench/integration: ${item}`);
-  await items[item]();
-}
-report.finished = new Date().toISOString();
-save();
-console.log(args.out);
+await runItems('integration', args.items!, items, report, args.out!);

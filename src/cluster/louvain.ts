@@ -190,17 +190,19 @@ function countLabels(labels: Int32Array): number {
 
 /**
  * Merge the smallest community into the one it shares most edge weight with (a community with no
- * outside edges joins the smallest other one) until `k` remain.
+ * outside edges joins the smallest other one) while more than `k` remain or the smallest has fewer
+ * than `minSize` nodes.
  */
-function mergeTo(graph: WeightedGraph, labels: Int32Array, k: number): Int32Array {
+function mergeSmallest(graph: WeightedGraph, labels: Int32Array, k: number, minSize = 0): Int32Array {
   const out = labels.slice();
   let n = countLabels(out);
   const size = new Int32Array(n);
   for (const c of out) size[c]++;
   const alive = new Uint8Array(n).fill(1);
-  for (; n > k; n--) {
+  for (; n > 1; n--) {
     let smallest = -1;
     for (let c = 0; c < alive.length; c++) if (alive[c] && (smallest < 0 || size[c]! < size[smallest]!)) smallest = c;
+    if (n <= k && size[smallest]! >= minSize) break;
     const link = new Float64Array(alive.length);
     for (let e = 0; e < graph.head.length; e++) {
       const [a, b] = [out[graph.head[e]!]!, out[graph.tail[e]!]!];
@@ -258,9 +260,28 @@ export function partitionGraph(graph: WeightedGraph, k: number, options: { seed?
   let best: Int32Array | null = null;
   let bestModularity = -Infinity;
   for (let r = 0; r < restarts; r++) {
-    const labels = mergeTo(graph, louvainWithAtLeast(graph, k, rng.int()), k);
+    const labels = mergeSmallest(graph, louvainWithAtLeast(graph, k, rng.int()), k);
     const q = modularity(graph, labels);
     if (q > bestModularity) [best, bestModularity] = [labels, q];
   }
   return best!;
+}
+
+/**
+ * Communities at `resolution` as scanpy's `tl.louvain` finds them (higher: more and smaller), the most
+ * modular of `restarts` node orders, with communities of fewer than `minSize` nodes merged into the one
+ * they share most weight with. Numbered by decreasing size.
+ */
+export function communities(graph: WeightedGraph, options: { resolution: number; minSize: number; seed?: number; restarts?: number }): Int32Array {
+  const restarts = options.restarts ?? PARTITION_RESTARTS;
+  if (!Number.isInteger(restarts) || restarts < 1) throw new RangeError(`communities: restarts must be a positive integer, got ${restarts}`);
+  const rng = new Rng(options.seed ?? 0);
+  let best: Int32Array | null = null;
+  let bestModularity = -Infinity;
+  for (let r = 0; r < restarts; r++) {
+    const labels = louvain(graph, { resolution: options.resolution, seed: rng.int() });
+    const q = modularity(graph, labels, options.resolution);
+    if (q > bestModularity) [best, bestModularity] = [labels, q];
+  }
+  return graph.nNodes > 0 ? mergeSmallest(graph, best!, Infinity, options.minSize) : best!;
 }

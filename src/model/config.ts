@@ -67,6 +67,8 @@ export interface TrainingConfig {
   /** Unsupervised: after this many epochs, place the components on a partition of the latent means (0: never). */
   readonly componentInitEpochs: number;
   readonly componentPlacement: ComponentPlacement;
+  /** When set, the placement's partition is the Louvain communities at this resolution, and their number becomes nClusters. */
+  readonly resolution: number | null;
   /** Share of the epochs after the placement that train on its labels (at least one epoch). */
   readonly anchorShare: number;
 }
@@ -102,4 +104,5 @@ export function checkTrainingConfig(c: TrainingConfig): void {
   if (!(c.validationFraction >= 0 && c.validationFraction < 1)) throw new Error(`validationFraction must be in [0, 1), got ${c.validationFraction}`);
   if (!COMPONENT_PLACEMENTS.includes(c.componentPlacement)) throw new Error(`unknown componentPlacement '${c.componentPlacement}' (one of ${COMPONENT_PLACEMENTS.join(', ')})`);
   if (!(c.anchorShare >= 0 && c.anchorShare <= 1)) throw new Error(`anchorShare must be in [0, 1], got ${c.anchorShare}`);
+  if (c.resolution !== null && !(c.resolution > 0)) throw new Error(`resolution must be positive or null, got ${c.resolution}`);
 }

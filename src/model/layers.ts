@@ -25,6 +25,15 @@ export class ParamStore {
     return v;
   }
 
+  /** Disposes and forgets the variable under `key`. */
+  remove(key: string): void {
+    const v = this.trainable.get(key) ?? this.state.get(key);
+    if (!v) throw new Error(`no parameter '${key}'`);
+    v.dispose();
+    this.trainable.delete(key);
+    this.state.delete(key);
+  }
+
   /** Every variable (trainable and state), by key. */
   all(): Map<string, tf.Variable> {
     return new Map([...this.trainable, ...this.state]);
@@ -92,14 +101,27 @@ class BatchNorm {
 /** Hidden blocks then a linear head. */
 export class Mlp {
   private readonly blocks: { dense: Dense; bn: BatchNorm; seedOffset: number }[] = [];
-  readonly head: Dense;
-  constructor(store: ParamStore, key: string, nIn: number, hidden: readonly number[], nOut: number, private readonly dropout: number, rng: Rng) {
+  private headLayer: Dense;
+  constructor(private readonly store: ParamStore, private readonly key: string, nIn: number, hidden: readonly number[], nOut: number, private readonly dropout: number, rng: Rng) {
     let width = nIn;
     hidden.forEach((h, i) => {
       this.blocks.push({ dense: new Dense(store, `${key}/h${i}`, width, h, rng), bn: new BatchNorm(store, `${key}/bn${i}`, h), seedOffset: rng.int() });
       width = h;
     });
-    this.head = new Dense(store, `${key}/out`, width, nOut, rng);
+    this.headLayer = new Dense(store, `${key}/out`, width, nOut, rng);
+  }
+
+  get head(): Dense {
+    return this.headLayer;
+  }
+
+  /** A new head of `nOut` outputs in place of the old one (its variables disposed), for a different number of components. */
+  replaceHead(nOut: number, rng: Rng): Dense {
+    const nIn = this.headLayer.W.shape[0]!;
+    this.store.remove(`${this.key}/out/W`);
+    this.store.remove(`${this.key}/out/b`);
+    this.headLayer = new Dense(this.store, `${this.key}/out`, nIn, nOut, rng);
+    return this.headLayer;
   }
   apply(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
     let h = x;

@@ -23,9 +23,8 @@ export interface ConditionMeta {
   readonly categories: readonly string[];
 }
 
-/** What the saved JSON holds besides weights. */
+/** What the saved JSON holds besides the module's config and weights. */
 export interface ModelMeta {
-  readonly config: ModuleConfig;
   readonly geneNames: readonly string[] | null;
   readonly conditions: readonly ConditionMeta[];
   /** Label names when trained with labels (component k = label k), else null. */
@@ -74,8 +73,9 @@ export class CgmvaeModel {
     this.conditionOffsets = meta.conditionOffsets && meta.conditionOffsets.map((offsets) => Float32Array.from(offsets));
   }
 
+  /** The networks' config; its nClusters is the number of components training settled on. */
   get config(): ModuleConfig {
-    return this.meta.config;
+    return this.module.config;
   }
 
   /** Map new gene names onto the model's genes. */
@@ -217,7 +217,7 @@ export class CgmvaeModel {
     await mkdir(dir, { recursive: true });
     const named = Object.fromEntries([...this.module.params.all()].map(([key, v]) => [key, v as tf.Tensor]));
     const { data, specs } = await tf.io.encodeWeights(named);
-    const json = { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, ...this.meta, weightsManifest: [{ paths: ['weights.bin'], weights: specs }] };
+    const json = { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, config: this.config, ...this.meta, weightsManifest: [{ paths: ['weights.bin'], weights: specs }] };
     await writeFile(join(dir, 'weights.bin'), new Uint8Array(data));
     await writeFile(join(dir, 'model.json'), JSON.stringify(json, null, 1));
   }
@@ -227,8 +227,8 @@ export class CgmvaeModel {
     if (json.format !== MODEL_FORMAT || json.version !== MODEL_FORMAT_VERSION) throw new Error(`${dir} is not a ${MODEL_FORMAT} v${MODEL_FORMAT_VERSION} model`);
     const bin = await readFile(join(dir, json.weightsManifest[0].paths[0]));
     const weights = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), json.weightsManifest[0].weights);
-    const meta: ModelMeta = { config: json.config, geneNames: json.geneNames, conditions: json.conditions, labelNames: json.labelNames, libraryMedian: json.libraryMedian, conditionOffsets: json.conditionOffsets };
-    const module = new CgmvaeModule(meta.config, 0);
+    const meta: ModelMeta = { geneNames: json.geneNames, conditions: json.conditions, labelNames: json.labelNames, libraryMedian: json.libraryMedian, conditionOffsets: json.conditionOffsets };
+    const module = new CgmvaeModule(json.config, 0);
     try {
       for (const [key, v] of module.params.all()) {
         const w = weights[key];
@@ -284,7 +284,7 @@ export async function fitModel(inputs: ModelInputs, config: FitConfig, callbacks
   const libraryMedian = network.likelihood === 'nb' && inputs.x.nRows > 0 ? median(inputs.libSize ?? rowSums(inputs.x)) : 1;
   const conditionOffsets = network.centerByCondition && conditions.length > 0 ? trainingConditionOffsets(inputs, network.likelihood) : null;
   const module = new CgmvaeModule(moduleConfig, new Rng(training.seed).int());
-  const model = new CgmvaeModel(module, { config: moduleConfig, geneNames: inputs.geneNames ? [...inputs.geneNames] : null, conditions, labelNames, libraryMedian, conditionOffsets });
+  const model = new CgmvaeModel(module, { geneNames: inputs.geneNames ? [...inputs.geneNames] : null, conditions, labelNames, libraryMedian, conditionOffsets });
   try {
     const { onEpoch } = callbacks;
     const result = await train(module, model.prepare(inputs).data, training, { ...callbacks, onEpoch: onEpoch && ((r) => onEpoch(r, model)) });

@@ -60,8 +60,11 @@ export class CgmvaeModule {
   private readonly featureScale: tf.Variable | null;
   readonly nCond: number;
 
-  constructor(readonly config: ModuleConfig, seed: number) {
+  private moduleConfig: ModuleConfig;
+
+  constructor(config: ModuleConfig, seed: number) {
     validateConfig(config);
+    this.moduleConfig = config;
     const rng = new Rng(seed);
     const { nInput: g, nClusters: k, latentDim: nz, wDim: nw, hidden, latentHidden, dropout } = config;
     const nc = config.conditionSizes.reduce((a, b) => a + b, 0);
@@ -79,8 +82,28 @@ export class CgmvaeModule {
     this.featureScale = hasScale ? this.params.add('feature_scale', tf.zeros([g])) : null;
   }
 
+  get config(): ModuleConfig {
+    return this.moduleConfig;
+  }
+
   dispose(): void {
     this.params.dispose();
+  }
+
+  /**
+   * Rebuilds the heads whose width is the number of components (p(z|w,y,c), q(y), q(d)) for `nClusters`,
+   * initialised to zero, as placeComponents then sets them; returns the old variables and the new.
+   */
+  resizeComponents(nClusters: number, rng: Rng): { removed: tf.Variable[]; added: tf.Variable[] } {
+    const heads = [this.pz, this.qy, this.qd];
+    const removed = heads.flatMap((mlp) => [mlp.head.W, mlp.head.b]);
+    const { latentDim: nz } = this.moduleConfig;
+    this.pz.replaceHead(2 * nClusters * nz, rng);
+    this.qy.replaceHead(nClusters, rng);
+    this.qd.replaceHead(nClusters, rng);
+    this.moduleConfig = { ...this.moduleConfig, nClusters };
+    validateConfig(this.moduleConfig);
+    return { removed, added: heads.flatMap((mlp) => [mlp.head.W, mlp.head.b]) };
   }
 
   private withC(t: tf.Tensor2D, c: tf.Tensor2D | null): tf.Tensor2D {

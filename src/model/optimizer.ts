@@ -16,16 +16,39 @@ export class AdamW {
   private readonly beta2: number;
   private readonly epsilon: number;
 
+  private readonly params: tf.Variable[];
+  private readonly decayed: Set<tf.Variable>;
+
   /** `decayed` lists the variables that weight decay applies to (kernels, not biases or norms). */
-  constructor(private readonly params: readonly tf.Variable[], private readonly decayed: ReadonlySet<tf.Variable>, private readonly options: AdamWOptions) {
+  constructor(params: readonly tf.Variable[], decayed: ReadonlySet<tf.Variable>, private readonly options: AdamWOptions) {
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;
     this.epsilon = options.epsilon ?? 1e-8;
+    this.params = [];
+    this.decayed = new Set();
+    this.add(params, decayed);
+  }
+
+  private add(params: readonly tf.Variable[], decayed: ReadonlySet<tf.Variable>): void {
     const zerosLike = (p: tf.Variable) => tf.tidy(() => tf.variable(tf.zeros(p.shape), false));
     for (const p of params) {
+      this.params.push(p);
+      if (decayed.has(p)) this.decayed.add(p);
       this.m.set(p, zerosLike(p));
       this.v.set(p, zerosLike(p));
     }
+  }
+
+  /** Drops `removed` (and their moments) and starts `added` from zero moments, when a layer is rebuilt. */
+  replace(removed: readonly tf.Variable[], added: readonly tf.Variable[], decayed: ReadonlySet<tf.Variable>): void {
+    for (const p of removed) {
+      tf.dispose([this.m.get(p)!, this.v.get(p)!]);
+      this.m.delete(p);
+      this.v.delete(p);
+      this.decayed.delete(p);
+      this.params.splice(this.params.indexOf(p), 1);
+    }
+    this.add(added, decayed);
   }
 
   /** Apply gradients keyed by variable name. */

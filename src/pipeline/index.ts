@@ -102,9 +102,9 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
   stages.enter('fit', 'choosing a backend');
   const backend = await pickBackend({ log: (message) => stages.report('fit', 0, message) });
   const inputs = modelInputs(cells, params);
-  const nClusters = cells.label ? cells.label.categories.length : params.n_clusters;
-  if (cells.label && nClusters !== params.n_clusters) warnings.push(`n_clusters set to the ${nClusters} categories of label_key "${cells.label.name}"`);
-  const config = fitConfig(params, nClusters);
+  const labelCategories = cells.label ? cells.label.categories.length : null;
+  if (cells.label && typeof params.n_clusters === 'number' && labelCategories !== params.n_clusters) warnings.push(`n_clusters set to the ${labelCategories} categories of label_key "${cells.label.name}"`);
+  const config = fitConfig(params, labelCategories);
   const { epochs } = config.training;
   const { model, training }: FitResult = await fitModel(inputs, config, {
     signal,

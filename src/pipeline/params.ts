@@ -38,7 +38,8 @@ export interface PipelineParams {
   n_bins: number;
   span: number;
   batch_key: string | null;
-  n_clusters: number;
+  n_clusters: number | 'auto';
+  resolution: number;
   latent_dim: number;
   w_dim: number;
   hidden: number[];
@@ -148,8 +149,16 @@ export function preprocessOptions(params: PipelineParams): PreprocessOptions {
   };
 }
 
-/** The model and its training plan; `nClusters` is n_clusters, or the label categories when labels are given. */
-export function fitConfig(params: SettledParams, nClusters: number): FitConfig {
+/** Components the warm-up trains when n_clusters is 'auto', before the placement sets their number. */
+const AUTO_WARMUP_CLUSTERS = 10;
+
+/**
+ * The model and its training plan. K is n_clusters, or the label's `labelCategories` when labels are
+ * given; with 'auto', the placement's Louvain communities at `resolution` choose it.
+ */
+export function fitConfig(params: SettledParams, labelCategories: number | null): FitConfig {
+  const auto = params.n_clusters === 'auto' && labelCategories === null;
+  const nClusters = labelCategories ?? (params.n_clusters === 'auto' ? AUTO_WARMUP_CLUSTERS : params.n_clusters);
   return {
     network: {
       ...FIXED_NETWORK,
@@ -169,6 +178,7 @@ export function fitConfig(params: SettledParams, nClusters: number): FitConfig {
       seed: params.seed,
       componentInitEpochs: params.component_init_epochs,
       componentPlacement: params.component_placement,
+      resolution: auto ? params.resolution : null,
     },
   };
 }

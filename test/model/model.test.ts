@@ -104,6 +104,29 @@ test('save/load round trip; a new dataset is aligned by gene name with missing g
   }
 });
 
+test('with a resolution, the fit chooses K at the placement; predictions, save and load follow it', async () => {
+  const config = withTraining(small, { schedule: { kind: 'constant', rate: 1e-2 }, epochs: 12, componentInitEpochs: 8, componentPlacement: 'louvain', resolution: 0.2, validationFraction: 0 });
+  const logs: string[] = [];
+  const { model } = await fitModel(inputs, { network: { ...config.network, nClusters: 8 }, training: config.training }, { log: (m) => void logs.push(m) });
+  const k = model.config.nClusters;
+  assert.ok(logs.some((m) => m.includes(`epoch 7: ${k} components placed on a Louvain partition at resolution 0.2`)), logs.join('\n'));
+  assert.ok(k >= 2 && k !== 8, `K ${k}`);
+  const p = model.predict(inputs);
+  assert.equal(p.nClusters, k);
+  assert.equal(p.probabilities.length, blobs.x.nRows * k);
+  const dir = await mkdtemp(join(tmpdir(), 'cgmvae-auto-'));
+  try {
+    await model.save(dir);
+    const loaded = await CgmvaeModel.load(dir);
+    assert.equal(loaded.config.nClusters, k);
+    assert.deepEqual(loaded.predict(inputs).probabilities, p.probabilities);
+    loaded.dispose();
+  } finally {
+    model.dispose();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a small conditional blobs run clusters perfectly', async () => {
   const { model } = await fitModel(inputs, withTraining(small, { schedule: { kind: 'constant', rate: 1e-2 }, epochs: 40, validationFraction: 0 }));
   const p = model.predict(inputs);

@@ -23,7 +23,7 @@ function oneVariable(value: number): { v: tf.Variable; optimizer: AdamW } {
 
 test('early stopping: improvements beyond minDelta reset the count, patience epochs without one stop, the best weights come back', () => {
   const { v, optimizer } = oneVariable(1);
-  const stopping = new EarlyStopping([v], optimizer, 2, 0.1);
+  const stopping = new EarlyStopping(() => [v], optimizer, 2, 0.1);
   assert.equal(stopping.bestEpoch, null);
   assert.equal(stopping.observe(0, 10), false);
   v.assign(tf.scalar(2));
@@ -37,7 +37,7 @@ test('early stopping: improvements beyond minDelta reset the count, patience epo
   assert.equal(stopping.bestEpoch, null);
   assert.equal(stopping.observe(4, 50), false, 'after a reset any loss is the best');
   assert.equal(stopping.bestEpoch, 4);
-  assert.equal(new EarlyStopping([v], optimizer, 0, 0).observe(0, 1), false);
+  assert.equal(new EarlyStopping(() => [v], optimizer, 0, 0).observe(0, 1), false);
   stopping.dispose();
   optimizer.dispose();
   v.dispose();
@@ -45,7 +45,7 @@ test('early stopping: improvements beyond minDelta reset the count, patience epo
 
 test('the NaN guard restores the last checkpoint and cuts the rate tenfold, then gives up', () => {
   const { v, optimizer } = oneVariable(3);
-  const guard = new NanGuard([v], optimizer, 2);
+  const guard = new NanGuard(() => [v], optimizer, 2);
   v.assign(tf.scalar(4));
   optimizer.stepCount = 7;
   guard.checkpoint();
@@ -90,11 +90,11 @@ test('the placement schedule places once at its epoch, anchors for its share of 
   const module = new CgmvaeModule(config, 1);
   const optimizer = new AdamW([...module.params.trainable.values()], new Set(), { weightDecay: 0 });
   const rows = Int32Array.from({ length: data.nCells }, (_, i) => i);
-  const schedule = new PlacementSchedule({ componentInitEpochs: 2, componentPlacement: 'kmeans', anchorShare: 0.5, epochs: 10 }, true);
+  const schedule = new PlacementSchedule({ componentInitEpochs: 2, componentPlacement: 'kmeans', resolution: null, anchorShare: 0.5, epochs: 10 }, true);
   const rng = new Rng(3);
   assert.equal(schedule.afterEpoch(0, module, optimizer, data, rows, rng), null);
   assert.equal(schedule.anchoredData, null);
-  assert.match(schedule.afterEpoch(1, module, optimizer, data, rows, rng) ?? '', /epoch 1: components placed on a kmeans partition .* training on it for 4 epochs/);
+  assert.match(schedule.afterEpoch(1, module, optimizer, data, rows, rng) ?? '', /epoch 1: 3 components placed on a kmeans partition .* training on it for 4 epochs/);
   const labels = schedule.anchoredData!.labelCodes!;
   assert.equal(labels.length, data.nCells);
   assert.ok(labels.every((l) => l >= 0 && l < 3));
@@ -104,8 +104,29 @@ test('the placement schedule places once at its epoch, anchors for its share of 
   }
   schedule.afterEpoch(5, module, optimizer, data, rows, rng);
   assert.equal(schedule.anchoredData, null, 'the anchor ends after its 4 epochs');
-  const off = new PlacementSchedule({ componentInitEpochs: 2, componentPlacement: 'kmeans', anchorShare: 0.5, epochs: 10 }, false);
+  const off = new PlacementSchedule({ componentInitEpochs: 2, componentPlacement: 'kmeans', resolution: null, anchorShare: 0.5, epochs: 10 }, false);
   assert.equal(off.afterEpoch(1, module, optimizer, data, rows, rng), null, 'labelled data are never placed');
+  optimizer.dispose();
+  module.dispose();
+});
+
+test('with a resolution, the placement\'s Louvain communities set the number of components, and the heads and optimizer follow', () => {
+  const blobs = thesisBlobs(4, 6, 4, 1, 60);
+  const data: PreparedData = { x: blobs.x, nCells: blobs.x.nRows, conditionCodes: [], conditionSizes: [], labelCodes: null, nClusters: 3, libSize: null, conditionOffsets: null };
+  const module = new CgmvaeModule(config, 1);
+  const optimizer = new AdamW([...module.params.trainable.values()], new Set(), { weightDecay: 0 });
+  const before = optimizer.stateVariables().length;
+  const schedule = new PlacementSchedule({ componentInitEpochs: 1, componentPlacement: 'louvain', resolution: 1, anchorShare: 0.5, epochs: 10 }, true);
+  const rows = Int32Array.from({ length: data.nCells }, (_, i) => i);
+  const message = schedule.afterEpoch(0, module, optimizer, data, rows, new Rng(5)) ?? '';
+  const k = module.config.nClusters;
+  assert.match(message, new RegExp(`^epoch 0: ${k} components placed on a Louvain partition at resolution 1 of the latent means`));
+  assert.ok(k >= 2, `${k} communities`);
+  assert.equal(schedule.anchoredData!.nClusters, k);
+  assert.equal(Math.max(...schedule.anchoredData!.labelCodes!) + 1, k);
+  assert.deepEqual(module.params.trainable.get('qy/out/W')!.shape, [4, k]);
+  assert.deepEqual(module.params.trainable.get('pz/out/b')!.shape, [2 * k * config.latentDim]);
+  assert.equal(optimizer.stateVariables().length, before, 'one moment pair per variable, the rebuilt heads included');
   optimizer.dispose();
   module.dispose();
 });

@@ -87,7 +87,7 @@ for (const placement of ['kmeans', 'louvain'] as const) {
     const logs: string[] = [];
     const config = withTraining(tiny, { componentInitEpochs: 2, componentPlacement: placement, schedule: { kind: 'constant', rate: 1e-3 }, epochs: 4 });
     const { model, training } = await fitModel(inputs, config, { log: (m) => void logs.push(m) });
-    assert.ok(logs.some((m) => new RegExp(`epoch 1: components placed on a ${placement} partition of the latent means \\(sizes \\d+, \\d+\\)`).test(m)), logs.join('\n'));
+    assert.ok(logs.some((m) => new RegExp(`epoch 1: 2 components placed on a ${placement} partition of the latent means \\(sizes \\d+, \\d+\\)`).test(m)), logs.join('\n'));
     assert.equal(training.history.length, 4);
     for (const h of training.history) assert.ok(Number.isFinite(h.train.total));
     model.dispose();

@@ -22,7 +22,7 @@ import { HVG_DEFAULTS, HVG_FLAVORS, NORMALIZE_DEFAULTS } from '../../src/preproc
 const PARAM_KEYS = [
   'layer', 'genome', 'min_genes', 'max_genes', 'min_counts', 'max_counts', 'max_pct_mito', 'min_cells', 'target_sum', 'exclude_highly_expressed', 'max_fraction', 'log_base',
   'flavor', 'n_top_genes', 'min_mean', 'max_mean', 'min_disp', 'max_disp', 'n_bins', 'span', 'batch_key',
-  'n_clusters', 'latent_dim', 'w_dim', 'hidden', 'likelihood', 'scale', 'condition_keys', 'center_by_condition', 'label_key', 'dirichlet_alpha', 'epochs', 'schedule', 'component_init_epochs', 'component_placement', 'learning_rate',
+  'n_clusters', 'resolution', 'latent_dim', 'w_dim', 'hidden', 'likelihood', 'scale', 'condition_keys', 'center_by_condition', 'label_key', 'dirichlet_alpha', 'epochs', 'schedule', 'component_init_epochs', 'component_placement', 'learning_rate',
   'batch_size', 'seed', 'n_neighbors', 'min_dist', 'spread', 'markers_n',
 ] as const satisfies readonly (keyof PipelineParams)[];
 type Missing = Exclude<keyof PipelineParams, (typeof PARAM_KEYS)[number]>;
@@ -114,7 +114,7 @@ describe('the one translation to each stage', () => {
   it('the preprocess keys are exactly what readOptions and preprocessOptions read', () => {
     const base = resolveParams({});
     const changed: Record<string, unknown> = {
-      n_clusters: 4, latent_dim: 3, w_dim: 2, hidden: [8], likelihood: 'nb', scale: true, center_by_condition: false, label_key: 'x', dirichlet_alpha: 0.5, epochs: 3, schedule: 'constant',
+      n_clusters: 4, resolution: 1, latent_dim: 3, w_dim: 2, hidden: [8], likelihood: 'nb', scale: true, center_by_condition: false, label_key: 'x', dirichlet_alpha: 0.5, epochs: 3, schedule: 'constant',
       component_init_epochs: 1, component_placement: 'louvain', learning_rate: 0.01, batch_size: 16, seed: 9, n_neighbors: 5, min_dist: 0.1, spread: 2, markers_n: 3,
     };
     const outside = PARAM_KEYS.filter((k) => !(PREPROCESS_KEYS as readonly string[]).includes(k) && k !== 'condition_keys');
@@ -130,6 +130,11 @@ describe('the one translation to each stage', () => {
     const { network, training } = fitConfig(params, 6);
     assert.deepEqual([network.nClusters, network.latentDim, network.wDim, network.hidden, network.likelihood, network.dirichletAlpha], [6, 12, 3, [64, 32], 'nb', 0.7]);
     assert.deepEqual([training.epochs, training.schedule, training.batchSize, training.seed, training.componentInitEpochs, training.componentPlacement], [30, { kind: 'constant', rate: 0.002 }, 32, 5, 15, 'louvain']);
+    assert.equal(training.resolution, null, 'labels fix K');
+    const auto = fitConfig(settleParams(resolveParams({ resolution: 0.8 }), 100), null);
+    assert.deepEqual([auto.training.resolution, auto.network.nClusters], [0.8, 10], "'auto': the placement's communities at the resolution choose K after a warm-up with 10");
+    const fixed = fitConfig(settleParams(resolveParams({ n_clusters: 7, resolution: 0.8 }), 100), null);
+    assert.deepEqual([fixed.training.resolution, fixed.network.nClusters], [null, 7]);
     assert.deepEqual(umapOptions(params), { nNeighbors: 10, minDist: 0.2, spread: 1.5, seed: 5 });
     assert.deepEqual(markerOptions(params), { nTop: 7, logBase: 2 });
   });

@@ -7,7 +7,7 @@ export class EarlyStopping {
   private sinceBest = 0;
 
   constructor(
-    private readonly variables: readonly tf.Variable[],
+    private readonly variables: () => readonly tf.Variable[],
     private readonly optimizer: AdamW,
     private readonly patience: number,
     private readonly minDelta: number,
@@ -25,7 +25,7 @@ export class EarlyStopping {
     if (!Number.isFinite(loss)) return false;
     if (!this.best || loss < this.best.loss - this.minDelta) {
       this.best?.snapshot.dispose();
-      this.best = { snapshot: Snapshot.take(this.variables, this.optimizer.stepCount), epoch, loss };
+      this.best = { snapshot: Snapshot.take(this.variables(), this.optimizer.stepCount), epoch, loss };
       this.sinceBest = 0;
       return false;
     }

@@ -68,7 +68,8 @@ export async function train(module: CgmvaeModule, data: PreparedData, config: Tr
   const trainable = [...module.params.trainable.values()];
   const kernels = new Set([...module.params.trainable].filter(([k]) => k.endsWith('/W')).map(([, v]) => v));
   const optimizer = new AdamW(trainable, kernels, { weightDecay: config.weightDecay });
-  const snapshotVars = [...module.params.all().values(), ...optimizer.stateVariables()];
+  // Every variable a snapshot restores; read at each snapshot, since a placement may rebuild the component heads.
+  const snapshotVars = () => [...module.params.all().values(), ...optimizer.stateVariables()];
   const nanGuard = new NanGuard(snapshotVars, optimizer, config.maxNanRetries);
   const earlyStopping = new EarlyStopping(snapshotVars, optimizer, config.patience, config.minDelta);
   const placement = new PlacementSchedule(config, unsupervised);

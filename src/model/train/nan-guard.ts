@@ -12,14 +12,14 @@ export class NanGuard {
   lrScale = 1;
   rollbacks = 0;
 
-  constructor(private readonly variables: readonly tf.Variable[], private readonly optimizer: AdamW, private readonly maxRetries: number) {
-    this.lastGood = Snapshot.take(variables, 0);
+  constructor(private readonly variables: () => readonly tf.Variable[], private readonly optimizer: AdamW, private readonly maxRetries: number) {
+    this.lastGood = Snapshot.take(variables(), 0);
   }
 
   /** After a finite epoch: its weights become the ones to return to. */
   checkpoint(): void {
     this.lastGood.dispose();
-    this.lastGood = Snapshot.take(this.variables, this.optimizer.stepCount);
+    this.lastGood = Snapshot.take(this.variables(), this.optimizer.stepCount);
   }
 
   /** After a non-finite epoch run at rate `lr`: restores the last good weights and cuts the rate, or throws once the cuts are spent. Returns what to log. */

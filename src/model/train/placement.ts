@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { kMeans, nearestCentroid, updateCentroids } from '../../cluster/kmeans.js';
-import { partitionGraph } from '../../cluster/louvain.js';
+import { communities, partitionGraph } from '../../cluster/louvain.js';
 import { neighbourGraph } from '../../neighbors/graph.js';
 import type { Rng } from '../../random.js';
 import type { ComponentPlacement } from '../config.js';
@@ -37,16 +37,27 @@ function latentMoments(module: CgmvaeModule, data: PreparedData, rows: Int32Arra
   return { mean, variance };
 }
 
-/** K clusters of the rows of `mean` ([n x nz]). */
-function partitionLatents(mean: Float32Array, nz: number, k: number, method: ComponentPlacement, seed: number, signal?: AbortSignal): Int32Array {
+/** Communities of fewer cells than this (or than this share of the cells) join a neighbour rather than become components. */
+const MIN_COMMUNITY_CELLS = 10;
+const MIN_COMMUNITY_SHARE = 0.001;
+
+/**
+ * Clusters of the rows of `mean` ([n x nz]): the Louvain communities at `resolution` when it is given
+ * (their number becomes K), else exactly K by `method`.
+ */
+function partitionLatents(mean: Float32Array, nz: number, k: number, method: ComponentPlacement, resolution: number | null, seed: number, signal?: AbortSignal): Int32Array {
+  const n = mean.length / nz;
+  const graph = () => neighbourGraph({ nRows: n, nCols: nz, data: mean }, PLACEMENT_NEIGHBOURS, { signal });
+  if (resolution !== null) return communities(graph(), { resolution, minSize: Math.max(MIN_COMMUNITY_CELLS, Math.ceil(MIN_COMMUNITY_SHARE * n)), seed });
   if (method === 'kmeans') return kMeans(mean, nz, k, { seed }).labels;
-  return partitionGraph(neighbourGraph({ nRows: mean.length / nz, nCols: nz, data: mean }, PLACEMENT_NEIGHBOURS, { signal }), k, { seed });
+  return partitionGraph(graph(), k, { seed });
 }
 
 /**
- * Place the K components on a partition of the latent means of `rows` (at most PLACEMENT_CELLS of
+ * Place the components on a partition of the latent means of `rows` (at most PLACEMENT_CELLS of
  * them partitioned), each with the mean and variance of z over its cells (the spread of μ_z plus the
- * mean σ²_z: the law of total variance); returns each cell's cluster (−1 for rows not in `rows`).
+ * mean σ²_z: the law of total variance); with a resolution, the partition's communities set the number
+ * of components first. Returns each cell's cluster (−1 for rows not in `rows`).
  */
 function placeComponents(
   module: CgmvaeModule,
@@ -54,15 +65,21 @@ function placeComponents(
   data: PreparedData,
   rows: Int32Array,
   method: ComponentPlacement,
+  resolution: number | null,
   rng: Rng,
   signal?: AbortSignal,
 ): { labels: Int32Array; sizes: Int32Array } {
-  const { latentDim: nz, nClusters: k } = module.config;
+  const { latentDim: nz } = module.config;
   const latent = latentMoments(module, data, rows);
   const picked = rows.length > PLACEMENT_CELLS ? rng.shuffle(Int32Array.from({ length: rows.length }, (_, i) => i)).subarray(0, PLACEMENT_CELLS) : null;
   const sample = picked ? new Float32Array(picked.length * nz) : latent.mean;
   picked?.forEach((r, i) => sample.set(latent.mean.subarray(r * nz, (r + 1) * nz), i * nz));
-  const sampleLabels = partitionLatents(sample, nz, k, method, rng.int(), signal);
+  const sampleLabels = partitionLatents(sample, nz, module.config.nClusters, method, resolution, rng.int(), signal);
+  const k = resolution === null ? module.config.nClusters : Math.max(...sampleLabels) + 1;
+  if (k !== module.config.nClusters) {
+    const { removed, added } = module.resizeComponents(k, rng);
+    optimizer.replace(removed, added, new Set(added.filter((v) => v.shape.length === 2)));
+  }
   const cellLabels = new Int32Array(rows.length).fill(-1);
   if (picked) {
     picked.forEach((r, i) => (cellLabels[r] = sampleLabels[i]!));
@@ -103,6 +120,8 @@ export interface PlacementOptions {
   /** Place after this many epochs (0, or unsupervised data absent: never). */
   readonly componentInitEpochs: number;
   readonly componentPlacement: ComponentPlacement;
+  /** Louvain resolution that chooses the number of components at the placement; null keeps it. */
+  readonly resolution: number | null;
   readonly anchorShare: number;
   readonly epochs: number;
 }
@@ -125,11 +144,12 @@ export class PlacementSchedule {
    */
   afterEpoch(epoch: number, module: CgmvaeModule, optimizer: AdamW, data: PreparedData, trainRows: Int32Array, rng: Rng, signal?: AbortSignal): string | null {
     if (this.anchor && --this.anchorEpochsLeft <= 0) this.anchor = null;
-    const { componentInitEpochs, componentPlacement, anchorShare, epochs } = this.options;
+    const { componentInitEpochs, componentPlacement, resolution, anchorShare, epochs } = this.options;
     if (!this.enabled || componentInitEpochs <= 0 || epoch + 1 !== componentInitEpochs) return null;
-    const placed = placeComponents(module, optimizer, data, trainRows, componentPlacement, rng, signal);
-    this.anchor = { ...data, labelCodes: placed.labels };
+    const placed = placeComponents(module, optimizer, data, trainRows, componentPlacement, resolution, rng, signal);
+    this.anchor = { ...data, labelCodes: placed.labels, nClusters: placed.sizes.length };
     this.anchorEpochsLeft = Math.max(1, Math.round(anchorShare * (epochs - epoch - 1)));
-    return `epoch ${epoch}: components placed on a ${componentPlacement} partition of the latent means (sizes ${placed.sizes.join(', ')}); training on it for ${this.anchorEpochsLeft} epochs`;
+    const partition = resolution === null ? `${componentPlacement} partition` : `Louvain partition at resolution ${resolution}`;
+    return `epoch ${epoch}: ${placed.sizes.length} components placed on a ${partition} of the latent means (sizes ${placed.sizes.join(', ')}); training on it for ${this.anchorEpochsLeft} epochs`;
   }
 }
