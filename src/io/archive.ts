@@ -98,7 +98,8 @@ export async function readZipEntries(path: string): Promise<MtxFile[]> {
     }
   });
   unzip.register(UnzipInflate);
-  const source = createReadStream(path);
+  // Small reads: each push inflates at once, so what one push may unpack stays bounded by the ratio.
+  const source = createReadStream(path, { highWaterMark: 16 * 1024 });
   try {
     for await (const chunk of source) {
       meter.take((chunk as Buffer).length);

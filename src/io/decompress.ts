@@ -13,7 +13,7 @@ export const DECOMPRESSION_LIMITS = {
   totalBytes: 64 * 1024 ** 3,
   /** Bytes out per byte in, checked once `ratioAfterBytes` came out; real MTX text stays far below (docs/decisions.md). */
   ratio: 100,
-  ratioAfterBytes: 64 * 1024 ** 2,
+  ratioAfterBytes: 16 * 1024 ** 2,
   /** Entries of an archive, and the size of one kept entry (it is held in memory). */
   entries: 10_000,
   entryBytes: 2 * 1024 ** 3,
