@@ -48,9 +48,10 @@ export default async function datasetRoutes(app: FastifyInstance, ctx: ApiContex
             part.file.resume();
             throw new HttpProblem(400, 'send one file per upload; this request holds a second file part');
           }
+          // Over the limit the answer is 413 at once, not after the rest of the body.
+          part.file.once('limit', () => part.file.destroy(new HttpProblem(413, `the file is larger than the upload limit of ${config.uploadMaxBytes} bytes`)));
           upload = await storage.receive(part.file);
           filename = part.filename;
-          if (part.file.truncated) throw new HttpProblem(413, `the file is larger than the upload limit of ${config.uploadMaxBytes} bytes`);
         }
         if (!upload) throw new HttpProblem(400, 'send the dataset as a file part of a multipart/form-data body');
         const inspect = await ctx.inspect(upload.path, upload.bytes);

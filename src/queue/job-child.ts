@@ -23,7 +23,7 @@ export class ChildLostError extends Error {
 export interface RunChildOptions {
   file: URL;
   env: NodeJS.ProcessEnv;
-  /** Longest silence (no ready, no progress) before the child is killed. */
+  /** Longest silence after the child is ready (no progress) before it is killed. */
   progressTimeoutMs: number;
   signal: AbortSignal;
   /** Abort reasons that hand the job back: the child is killed at once rather than asked to stop. */
@@ -35,6 +35,8 @@ export interface RunChildOptions {
 
 /** How long a canceled run may take to stop on its own before its child is killed. */
 const CANCEL_KILL_MS = 30_000;
+/** How long a child may take to load (the model libraries) and say it is ready. */
+export const CHILD_START_TIMEOUT_MS = 120_000;
 
 function forkChild(file: URL, env: NodeJS.ProcessEnv): ChildProcess {
   try {
@@ -83,7 +85,8 @@ export function runInChild(job: PipelineJob, options: RunChildOptions): Promise<
     let silence: NodeJS.Timeout;
     const listen = () => {
       clearTimeout(silence);
-      silence = setTimeout(() => kill(`it sent nothing for ${options.progressTimeoutMs / 1000} s`), options.progressTimeoutMs);
+      const ms = ready ? options.progressTimeoutMs : CHILD_START_TIMEOUT_MS;
+      silence = setTimeout(() => kill(`it sent nothing for ${ms / 1000} s`), ms);
     };
     let cancelTimer: NodeJS.Timeout | undefined;
     const onAbort = () => {
@@ -97,10 +100,10 @@ export function runInChild(job: PipelineJob, options: RunChildOptions): Promise<
     else options.signal.addEventListener('abort', onAbort, { once: true });
 
     child.on('message', (message: ChildMessage) => {
+      if (message.type === 'ready') ready = true;
       listen();
       switch (message.type) {
         case 'ready':
-          ready = true;
           child.send({ type: 'run', job } satisfies ParentMessage, () => undefined);
           break;
         case 'progress':

@@ -18,7 +18,7 @@ import {
   type AnalysisJobData,
   type StoredProgress,
 } from './index.js';
-import { ChildStartError, probeChild, runInChild, type ChildResult } from './job-child.js';
+import { CHILD_START_TIMEOUT_MS, ChildStartError, probeChild, runInChild, type ChildResult } from './job-child.js';
 
 export interface StartWorkerOptions {
   /** The job child module; tests swap in one with a fake pipeline. Default: job-process. */
@@ -58,7 +58,7 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
   let childrenStart = true;
   let probing: NodeJS.Timeout | undefined;
   const probe = () =>
-    probeChild(processorFile, childEnv, config.jobProgressTimeoutMs).then(
+    probeChild(processorFile, childEnv, CHILD_START_TIMEOUT_MS).then(
       () => {
         if (!childrenStart) log.info('job processes start again; taking jobs');
         childrenStart = true;
@@ -79,7 +79,10 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
     const results = { results: `jobs/${jobId}/results` };
     const ended = await storage.getOutcome(jobId);
     // A job the queue lost and got back (a Redis restart) may have ended meanwhile: it never runs twice.
-    if (ended) return results;
+    if (ended) {
+      log.info({ job: jobId, state: ended.state }, 'job already ended: not run again');
+      return results;
+    }
     running.add(jobId);
     try {
       return await attemptJob(job, token, signal);
@@ -126,6 +129,7 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
       } else {
         await storage.publishResults(jobId, outDir);
         await finish(job, { state: 'COMPLETE' });
+        log.info({ job: jobId, attempt }, 'results published');
       }
       return results;
     }
