@@ -124,7 +124,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     lockDurationMs: integer(env, 'WORKER_LOCK_MS', 30_000, 1_000, 600_000),
     stalledIntervalMs: integer(env, 'WORKER_STALLED_CHECK_MS', 30_000, 500, 600_000),
     jobMaxStalls: integer(env, 'JOB_MAX_STALLS', 3, 1, 100),
-    jobProgressTimeoutMs: integer(env, 'JOB_PROGRESS_TIMEOUT_MS', 600_000, 1_000, 86_400_000),
+    jobProgressTimeoutMs: integer(env, 'JOB_PROGRESS_TIMEOUT_MS', 1_800_000, 1_000, 86_400_000),
     inspectConcurrency: integer(env, 'INSPECT_CONCURRENCY', 2, 1, 64),
   };
 }

@@ -11,7 +11,7 @@ test('defaults need no environment at all', () => {
   assert.equal(config.modelBackend, undefined);
   assert.equal(config.jobMaxStalls, 3);
   assert.equal(config.inspectConcurrency, 2);
-  assert.equal(config.jobProgressTimeoutMs, 600_000);
+  assert.equal(config.jobProgressTimeoutMs, 1_800_000);
   assert.ok(config.uploadMaxBytes > 1024 ** 3, 'well above the multipart default of 1 MiB');
 });
 
