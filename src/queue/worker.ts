@@ -74,14 +74,15 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
       },
     );
 
+  const resultsOf = (jobId: string) => ({ results: `jobs/${jobId}/results` });
+
   async function processJob(job: Job<AnalysisJobData>, token?: string, signal?: AbortSignal): Promise<{ results: string }> {
-    const { jobId, datasetId, params } = job.data;
-    const results = { results: `jobs/${jobId}/results` };
+    const { jobId } = job.data;
     const ended = await storage.getOutcome(jobId);
     // A job the queue lost and got back (a Redis restart) may have ended meanwhile: it never runs twice.
     if (ended) {
       log.info({ job: jobId, state: ended.state }, 'job already ended: not run again');
-      return results;
+      return resultsOf(jobId);
     }
     running.add(jobId);
     try {
@@ -93,7 +94,6 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
 
   async function attemptJob(job: Job<AnalysisJobData>, token?: string, signal?: AbortSignal): Promise<{ results: string }> {
     const { jobId, datasetId, params } = job.data;
-    const results = { results: `jobs/${jobId}/results` };
     const outDir = await storage.newAttemptDir(jobId);
     const attempt = job.attemptsStarted;
     let result: ChildResult;
@@ -131,7 +131,7 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
         await finish(job, { state: 'COMPLETE' });
         log.info({ job: jobId, attempt }, 'results published');
       }
-      return results;
+      return resultsOf(jobId);
     }
     await storage.discardAttempt(outDir);
     const { error } = result;
