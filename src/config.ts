@@ -33,6 +33,12 @@ export interface ServiceConfig {
   /** A worker lock not renewed within this time marks the job stalled, so another worker takes it. */
   lockDurationMs: number;
   stalledIntervalMs: number;
+  /** Worker crashes (stalls) a job survives, counted apart from JOB_ATTEMPTS' failures. */
+  jobMaxStalls: number;
+  /** A running job whose process sends nothing this long is stopped and retried. */
+  jobProgressTimeoutMs: number;
+  /** Inspector child processes one API runs at once; uploads beyond answer 503. */
+  inspectConcurrency: number;
 }
 
 export class ConfigError extends Error {
@@ -117,5 +123,8 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     shutdownGraceMs: integer(env, 'WORKER_SHUTDOWN_GRACE_MS', 60_000, 0, 3_600_000),
     lockDurationMs: integer(env, 'WORKER_LOCK_MS', 30_000, 1_000, 600_000),
     stalledIntervalMs: integer(env, 'WORKER_STALLED_CHECK_MS', 30_000, 500, 600_000),
+    jobMaxStalls: integer(env, 'JOB_MAX_STALLS', 3, 1, 100),
+    jobProgressTimeoutMs: integer(env, 'JOB_PROGRESS_TIMEOUT_MS', 1_800_000, 1_000, 86_400_000),
+    inspectConcurrency: integer(env, 'INSPECT_CONCURRENCY', 2, 1, 64),
   };
 }

@@ -16,9 +16,9 @@ import type { ApiContext, DatasetInspector } from './context.js';
 import datasetRoutes from './datasets.js';
 import exploreRoutes from './explore.js';
 import healthRoutes from './health.js';
-import { inspectUpload } from './inspect.js';
+import { createInspector } from './inspect.js';
 import jobRoutes from './jobs.js';
-import problems from './problem.js';
+import problems, { HttpProblem } from './problem.js';
 import webRoutes from './web.js';
 
 function apiSchema(name: string): Record<string, unknown> {
@@ -31,6 +31,22 @@ export interface BuildApiOptions {
   eventsPollMs?: number;
 }
 
+/** Query parameters that would carry an API key: refused, and never written to the log. */
+const KEY_PARAMETERS = ['api_key', 'apikey', 'key', 'token', 'access_token'];
+/** How often an API removes the partial uploads of processes that died. */
+const TEMP_SWEEP_MS = 10 * 60_000;
+/** How long a stopping API lets requests in flight finish before it closes their connections. */
+const CLOSE_GRACE_MS = 10_000;
+
+/** The URL as logged: the values of key-carrying parameters replaced. */
+function loggedUrl(url: string): string {
+  const at = url.indexOf('?');
+  if (at < 0) return url;
+  const query = new URLSearchParams(url.slice(at + 1));
+  for (const name of KEY_PARAMETERS) if (query.has(name)) query.set(name, '[redacted]');
+  return `${url.slice(0, at)}?${query.toString()}`;
+}
+
 /** A client-chosen request id is kept if it is short and plain, so logs can be joined across services. */
 function requestId(header: string | string[] | undefined): string {
   return typeof header === 'string' && /^[\w.:-]{1,64}$/.test(header) ? header : randomUUID();
@@ -41,6 +57,15 @@ export async function buildApi(config: ServiceConfig, options: BuildApiOptions =
     logger: {
       level: config.logLevel,
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
+      serializers: {
+        req: (req: { method: string; url: string; hostname?: string; ip?: string; socket?: { remotePort?: number } }) => ({
+          method: req.method,
+          url: loggedUrl(req.url),
+          host: req.hostname,
+          remoteAddress: req.ip,
+          remotePort: req.socket?.remotePort,
+        }),
+      },
     },
     genReqId: (req) => requestId(req.headers['x-request-id']),
     ajv: { customOptions: { removeAdditional: false } },
@@ -54,7 +79,7 @@ export async function buildApi(config: ServiceConfig, options: BuildApiOptions =
     redis,
     keys: redisKeys(config.redisPrefix),
     queue: createQueue(config, redis),
-    inspect: options.inspect ?? inspectUpload,
+    inspect: options.inspect ?? createInspector(config.inspectConcurrency),
     eventsPollMs: options.eventsPollMs ?? 1_000,
     counters: { uploadBytes: 0, uploadsAccepted: 0, uploadsRejected: 0 },
   };
@@ -62,7 +87,22 @@ export async function buildApi(config: ServiceConfig, options: BuildApiOptions =
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  app.addHook('onRequest', async (request) => {
+    const query = request.query as Record<string, unknown>;
+    const named = KEY_PARAMETERS.find((name) => query[name] !== undefined);
+    if (named) throw new HttpProblem(400, `an API key goes in the Authorization header (Bearer), never in the URL ("${named}"), where logs and histories keep it`);
+  });
+  // A body may be empty where a route takes none (POST .../cancel with a JSON content type); routes that need one validate it.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
+  );
+  const sweep = setInterval(() => {
+    storage.sweepTemp().catch((err: Error) => app.log.warn({ err: { message: err.message } }, 'temporary files not swept'));
+  }, TEMP_SWEEP_MS).unref();
   app.addHook('onClose', async () => {
+    clearInterval(sweep);
     await ctx.queue.close().catch(() => undefined);
     redis.disconnect();
   });
@@ -81,7 +121,8 @@ export async function buildApi(config: ServiceConfig, options: BuildApiOptions =
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(multipart);
+  // An upload over the limit is cut short and answered 413 by the route, with the limit in words.
+  await app.register(multipart, { throwFileSizeLimit: false });
 
   await app.register(healthRoutes, ctx);
   await app.register(
@@ -109,7 +150,12 @@ export async function startApi(config: ServiceConfig, options: BuildApiOptions =
   const app = await buildApi(config, options);
   try {
     const url = await app.listen({ port: config.port, host: config.host });
-    return { app, url, stop: () => app.close() };
+    const stop = async () => {
+      const force = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
+      await app.close();
+      clearTimeout(force);
+    };
+    return { app, url, stop };
   } catch (error) {
     await app.close();
     throw error;

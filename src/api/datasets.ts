@@ -8,6 +8,11 @@ import { idParams, type ApiContext } from './context.js';
 import { describeJob, isTerminal } from './job-status.js';
 import { HttpProblem } from './problem.js';
 
+/** Errors of the multipart parser (busboy) that mean the body is broken: a missing boundary, a body cut short. */
+function isMalformedMultipart(err: unknown): boolean {
+  return err instanceof Error && /^(Multipart: |Unexpected end of (form|file)|Malformed part header|Part terminated early)/.test(err.message);
+}
+
 export default async function datasetRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const { storage, config, counters } = ctx;
 
@@ -31,19 +36,29 @@ export default async function datasetRoutes(app: FastifyInstance, ctx: ApiContex
       },
     },
     async (request, reply) => {
-      const part = await request.file({ limits: { fileSize: config.uploadMaxBytes, files: 1 }, throwFileSizeLimit: false });
-      if (!part) throw new HttpProblem(400, 'send the dataset as a file part of a multipart/form-data body');
+      if (!request.isMultipart()) {
+        throw new HttpProblem(415, `send the dataset as a file part of a multipart/form-data body, not ${request.headers['content-type'] ?? 'an untyped body'}`);
+      }
       let upload: ReceivedUpload | undefined;
+      let filename = '';
       try {
-        upload = await storage.receive(part.file);
-        if (part.file.truncated) {
-          throw new HttpProblem(413, `the file is larger than the upload limit of ${config.uploadMaxBytes} bytes`);
+        for await (const part of request.parts({ limits: { fileSize: config.uploadMaxBytes, files: 2 } })) {
+          if (part.type !== 'file') continue;
+          if (upload) {
+            part.file.resume();
+            throw new HttpProblem(400, 'send one file per upload; this request holds a second file part');
+          }
+          // Over the limit the answer is 413 at once, not after the rest of the body.
+          part.file.once('limit', () => part.file.destroy(new HttpProblem(413, `the file is larger than the upload limit of ${config.uploadMaxBytes} bytes`)));
+          upload = await storage.receive(part.file);
+          filename = part.filename;
         }
+        if (!upload) throw new HttpProblem(400, 'send the dataset as a file part of a multipart/form-data body');
         const inspect = await ctx.inspect(upload.path, upload.bytes);
         const record: DatasetRecord = {
           id: randomUUID(),
           owner: request.user.name,
-          filename: part.filename.slice(0, 255),
+          filename: filename.slice(0, 255),
           bytes: upload.bytes,
           sha256: upload.sha256,
           created_at: new Date().toISOString(),
@@ -59,9 +74,10 @@ export default async function datasetRoutes(app: FastifyInstance, ctx: ApiContex
         if (upload) await storage.discard(upload);
         if (err instanceof InputError) {
           // The reader names the file it read: that is our temporary path, which the client need not see.
-          const detail = upload ? redactPaths(err.message, { [upload.path]: part.filename }) : err.message;
+          const detail = upload ? redactPaths(err.message, { [upload.path]: filename }) : err.message;
           throw new HttpProblem(422, detail, { title: 'Not a readable dataset' });
         }
+        if (isMalformedMultipart(err)) throw new HttpProblem(400, `the multipart/form-data body is malformed (${(err as Error).message})`);
         throw err;
       }
     },

@@ -1,6 +1,8 @@
 /**
- * A job's status in the GA4GH WES vocabulary, from three sources: the job record (always there), the queue's
- * copy (until the retention time ends) and the outcome the worker wrote (once it finished).
+ * A job's status in the GA4GH WES vocabulary. Whether and how it ended comes from one place, the outcome file
+ * (written once, never changed); the queue's copy only tells the states before that (queued, running) and the
+ * progress. Where the queue implies an end no worker wrote (a job failed by the stall limit, a canceled job it
+ * no longer holds), the outcome is written here; a job the queue lost (Redis restarted empty) is queued again.
  */
 import type { Job } from 'bullmq';
 import { createHash } from 'node:crypto';
@@ -46,26 +48,35 @@ interface QueueSide {
   job: Job;
 }
 
-function stateOf(queued: QueueSide | undefined, outcome: JobOutcome | undefined, cancelRequested: boolean): WesState {
-  if (!queued) return outcome?.state ?? (cancelRequested ? 'CANCELED' : 'SYSTEM_ERROR');
-  switch (queued.state) {
-    case 'completed':
-      return 'COMPLETE';
-    case 'failed':
-      return outcome && outcome.state !== 'COMPLETE' ? outcome.state : 'SYSTEM_ERROR';
-    case 'active':
-      if (cancelRequested) return 'CANCELING';
-      return typeof queued.job.progress === 'object' ? 'RUNNING' : 'INITIALIZING';
-    default:
-      return cancelRequested ? 'CANCELING' : 'QUEUED';
-  }
+/** The state of a job that has not ended, from the queue. */
+function liveState(queued: QueueSide, progress: StoredProgress | undefined, cancelRequested: boolean): WesState {
+  if (cancelRequested) return 'CANCELING';
+  if (queued.state !== 'active') return 'QUEUED';
+  return progress ? 'RUNNING' : 'INITIALIZING';
 }
 
-function errorOf(state: WesState, queued: QueueSide | undefined, outcome: JobOutcome | undefined): JobView['error'] {
-  if (state !== 'EXECUTOR_ERROR' && state !== 'SYSTEM_ERROR') return null;
-  if (outcome?.error) return outcome.error;
-  if (queued?.job.failedReason) return { kind: 'Error', message: queued.job.failedReason };
-  return { kind: 'LostJob', message: 'the job is no longer in the queue and no worker recorded how it ended' };
+/** The outcome the queue implies when no worker wrote one; undefined while the job has not ended. */
+function impliedOutcome(queued: QueueSide | undefined, cancelRequested: boolean): JobOutcome | undefined {
+  const finished_at = new Date().toISOString();
+  const attempts = queued?.job.attemptsStarted ?? 0;
+  if (queued?.state === 'completed') return { state: 'COMPLETE', finished_at, attempts };
+  if (queued?.state === 'failed') return { state: 'SYSTEM_ERROR', finished_at, attempts, error: { kind: 'Error', message: queued.job.failedReason || 'the job failed' } };
+  if (!queued && cancelRequested) return { state: 'CANCELED', finished_at, attempts };
+  return undefined;
+}
+
+/** Progress of the attempt the job is on (a retried job does not show its last attempt's), or the last of an ended job. */
+function currentProgress(queued: QueueSide | undefined, ended: boolean): StoredProgress | undefined {
+  const progress = queued?.job.progress;
+  if (!progress || typeof progress !== 'object') return undefined;
+  const stored = progress as unknown as StoredProgress;
+  if (ended) return stored;
+  return queued!.state === 'active' && stored.attempt === queued!.job.attemptsStarted ? stored : undefined;
+}
+
+/** Queues a job under its own id, so adding it twice is a no-op: at submission, and when the queue lost it (Redis restarted empty). */
+export async function enqueue(ctx: ApiContext, record: JobRecord): Promise<void> {
+  await ctx.queue.add('analysis', { jobId: record.id, datasetId: record.dataset_id, owner: record.owner, params: record.params }, { jobId: record.id });
 }
 
 /** The condition columns of a job's resolved parameters, which name its per-condition UMAPs. */
@@ -79,13 +90,21 @@ function iso(ms: number | undefined): string | null {
 }
 
 export async function describeJob(ctx: ApiContext, record: JobRecord): Promise<JobView> {
-  const [job, cancelFlag] = await Promise.all([ctx.queue.getJob(record.id), ctx.redis.exists(ctx.keys.cancel(record.id))]);
+  const [stored, job, cancelFlag] = await Promise.all([
+    ctx.storage.getOutcome(record.id),
+    ctx.queue.getJob(record.id),
+    ctx.redis.exists(ctx.keys.cancel(record.id)),
+  ]);
   const queueState = job ? await job.getState() : undefined;
   const queued = job && queueState && queueState !== 'unknown' ? { state: queueState, job } : undefined;
-  // Only a finished job has an outcome worth reading; polls of running jobs skip the file.
-  const outcome = !queued || queued.state === 'failed' || queued.state === 'completed' ? await ctx.storage.getOutcome(record.id) : undefined;
-  const state = stateOf(queued, outcome, cancelFlag === 1);
-  const progress = queued && typeof queued.job.progress === 'object' ? (queued.job.progress as unknown as StoredProgress) : undefined;
+  let outcome = stored;
+  if (!outcome) {
+    const implied = impliedOutcome(queued, cancelFlag === 1);
+    if (implied) outcome = await ctx.storage.setOutcome(record.id, implied);
+    else if (!queued) await enqueue(ctx, record);
+  }
+  const progress = currentProgress(queued, outcome !== undefined);
+  const state: WesState = outcome ? outcome.state : queued ? liveState(queued, progress, cancelFlag === 1) : 'QUEUED';
   const self = `/v1/jobs/${record.id}`;
   return {
     id: record.id,
@@ -105,11 +124,11 @@ export async function describeJob(ctx: ApiContext, record: JobRecord): Promise<J
           updated_at: progress.at,
         }
       : null,
-    attempts: { made: queued?.job.attemptsStarted ?? outcome?.attempts ?? 0, max: queued?.job.opts.attempts ?? ctx.config.jobAttempts },
+    attempts: { made: outcome?.attempts ?? queued?.job.attemptsStarted ?? 0, max: queued?.job.opts.attempts ?? ctx.config.jobAttempts },
     created_at: record.created_at,
     started_at: iso(queued?.job.processedOn),
-    finished_at: outcome?.finished_at ?? (isTerminal(state) ? iso(queued?.job.finishedOn) : null),
-    error: errorOf(state, queued, outcome),
+    finished_at: outcome?.finished_at ?? null,
+    error: outcome?.error ?? null,
     links: {
       self,
       cancel: `${self}/cancel`,

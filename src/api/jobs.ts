@@ -7,7 +7,7 @@ import { CONDITION_UMAP_PATTERN, RESULT_FILES, resultContentType } from '../pipe
 import type { JobRecord } from '../storage/index.js';
 import { canSee } from './auth.js';
 import { idParams, type ApiContext } from './context.js';
-import { WES_STATES, describeJob, etagOf, isTerminal, type JobView } from './job-status.js';
+import { WES_STATES, describeJob, enqueue, etagOf, isTerminal, type JobView } from './job-status.js';
 import { completedJob, ownedJob as findOwnedJob } from './owned-job.js';
 import { HttpProblem } from './problem.js';
 
@@ -146,7 +146,7 @@ export default async function jobRoutes(app: FastifyInstance, ctx: ApiContext): 
       }
       try {
         await storage.saveJob(record);
-        await queue.add('analysis', { jobId: record.id, datasetId: dataset.id, owner: user.name, params: record.params }, { jobId: record.id });
+        await enqueue(ctx, record);
       } catch (err) {
         await storage.deleteJob(record.id);
         if (idempotencyRedisKey) await redis.del(idempotencyRedisKey).catch(() => undefined);

@@ -30,8 +30,15 @@ export function isUnavailable(err: unknown): boolean {
   );
 }
 
+/** Errors that mean the disk (or quota) is full: the machine, not the request, is short of room. */
+function isOutOfSpace(err: unknown): boolean {
+  return ['ENOSPC', 'EDQUOT'].includes((err as { code?: string })?.code ?? '');
+}
+
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, status: number, detail: string, extra: HttpProblem['extra'] = {}): FastifyReply {
   for (const [name, value] of Object.entries(extra.headers ?? {})) reply.header(name, value);
+  // An answer before the whole body arrived (a 413 mid-upload) closes the connection, so the server need not wait out the rest.
+  if (!request.raw.complete) reply.header('connection', 'close');
   return reply
     .code(status)
     .type(PROBLEM_TYPE)
@@ -64,6 +71,10 @@ async function problemPlugin(app: FastifyInstance): Promise<void> {
       return sendProblem(request, reply, 503, 'the job queue (Redis) is unreachable; try again shortly', {
         headers: { 'retry-after': '5' },
       });
+    }
+    if (isOutOfSpace(err)) {
+      request.log.error({ err: { code: err.code, message: err.message } }, 'out of disk space');
+      return sendProblem(request, reply, 507, 'the server is out of storage space; try again later', { headers: { 'retry-after': '60' } });
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return sendProblem(request, reply, err.statusCode, err.message);

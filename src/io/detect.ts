@@ -16,10 +16,13 @@ function isMatrixMarket(bytes: Buffer): boolean {
   return bytes.subarray(0, 14).toString('latin1') === '%%MatrixMarket';
 }
 
+/** Compressed bytes read to recognise what a gzip stream holds: few enough that a bomb cannot expand them far. */
+const GZIP_HEAD_BYTES = 4096;
+
 /** The start of a gzip stream's content, enough to recognise a tar or MTX header. */
 function gunzipHead(bytes: Buffer): Buffer {
   try {
-    return gunzipSync(bytes, { finishFlush: 2 /* Z_SYNC_FLUSH: accept a cut-off stream */ });
+    return gunzipSync(bytes.subarray(0, GZIP_HEAD_BYTES), { finishFlush: 2 /* Z_SYNC_FLUSH: accept a cut-off stream */ });
   } catch {
     return Buffer.alloc(0);
   }

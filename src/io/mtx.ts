@@ -1,8 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { gunzipLimited } from './decompress.js';
 import { DatasetError } from './errors.js';
 import { assertFitsInMemory, validateCsr } from './sparse.js';
 import type { CsrMatrix } from './types.js';
@@ -22,8 +21,8 @@ export interface MtxFiles {
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 
-/** Yields the decompressed bytes when the stream starts with the gzip magic, else the bytes as they are. */
-async function* decompressed(chunks: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+/** Yields the decompressed bytes (within the decompression limits) when the stream starts with the gzip magic, else the bytes as they are. */
+async function* decompressed(chunks: AsyncIterable<Buffer>, what: string): AsyncIterable<Buffer> {
   const iterator = chunks[Symbol.asyncIterator]();
   const first = await iterator.next();
   if (first.done) return;
@@ -35,13 +34,10 @@ async function* decompressed(chunks: AsyncIterable<Buffer>): AsyncIterable<Buffe
     yield* rest;
     return;
   }
-  const gunzip = createGunzip();
-  const source = Readable.from(rest);
-  source.on('error', (error) => gunzip.destroy(error));
-  source.pipe(gunzip);
   try {
-    for await (const chunk of gunzip) yield chunk as Buffer;
+    yield* gunzipLimited(rest, what);
   } catch (error) {
+    if (error instanceof DatasetError) throw error;
     throw new DatasetError('truncated', `gzip data is damaged or truncated (${(error as Error).message})`);
   }
 }
@@ -49,7 +45,7 @@ async function* decompressed(chunks: AsyncIterable<Buffer>): AsyncIterable<Buffe
 /** Yields lines (without \r\n) of a possibly gzipped text stream. */
 async function* lines(file: MtxFile): AsyncIterable<string> {
   let carry = '';
-  for await (const chunk of decompressed(file.open())) {
+  for await (const chunk of decompressed(file.open(), file.path)) {
     const text = carry + chunk.toString('utf8');
     const parts = text.split('\n');
     carry = parts.pop()!;
@@ -71,7 +67,7 @@ const NEWLINE = 10;
 /** Calls `onLine` with each line of a possibly gzipped stream as bytes[start, end), without decoding it. */
 async function forEachLine(file: MtxFile, onLine: (bytes: Buffer, start: number, end: number) => void): Promise<void> {
   let carry: Buffer = Buffer.alloc(0);
-  for await (const chunk of decompressed(file.open())) {
+  for await (const chunk of decompressed(file.open(), file.path)) {
     const bytes = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
     let start = 0;
     for (let i = bytes.indexOf(NEWLINE); i >= 0; i = bytes.indexOf(NEWLINE, start)) {

@@ -94,6 +94,10 @@ export function resolveParams(input: unknown): PipelineParams {
     throw new ParamsError(['parameters must be a JSON object']);
   }
   const params = structuredClone(input) as Record<string, unknown>;
+  // JSON's 1e400 parses as Infinity, which the schema's "number" lets through.
+  const finite = (value: unknown) => typeof value !== 'number' || Number.isFinite(value);
+  const infinite = Object.keys(params).filter((key) => ![params[key]].flat().every(finite));
+  if (infinite.length > 0) throw new ParamsError(infinite.map((key) => `"${key}" must be a finite number`));
   if (!validate(params)) throw new ParamsError((validate.errors ?? []).map(describe));
   return params as unknown as PipelineParams;
 }
@@ -109,6 +113,9 @@ const AUTO_EPOCHS: [number, number] = [20, 400];
 
 /** Fills in the epochs and the component placement for `nCells` training cells where the parameters leave them to the run. */
 export function settleParams(params: PipelineParams, nCells: number): SettledParams {
+  if (typeof params.n_clusters === 'number' && params.n_clusters > nCells) {
+    throw new ParamsError([`"n_clusters" is ${params.n_clusters}, more than the ${nCells} cells left after QC: ask for at most ${nCells} clusters, or "auto"`]);
+  }
   const epochs = params.epochs ?? Math.min(AUTO_EPOCHS[1], Math.max(AUTO_EPOCHS[0], Math.round(AUTO_CELL_PASSES / Math.max(1, nCells))));
   return { ...params, batch_key: effectiveBatchKey(params), epochs, component_init_epochs: params.component_init_epochs ?? Math.floor(epochs / 2) };
 }

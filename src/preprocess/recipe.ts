@@ -60,6 +60,7 @@ export function preprocess(data: AnnData, options: PreprocessOptions): Preproces
   const qc = qcFilter(data.X, geneSetMask(data.var.index, options.geneSetPattern ?? MITO_PATTERN), options);
   const cells = flaggedIndices(qc.keepCells);
   const genes = flaggedIndices(qc.keepGenes);
+  if (data.X.nRows < 2) throw new PreprocessError(`the dataset holds ${data.X.nRows} cell; clustering needs at least 2`);
   if (cells.length < 2 || genes.length === 0) {
     throw new PreprocessError(
       `the QC filters keep ${cells.length} of ${data.X.nRows} cells and ${genes.length} of ${data.X.nCols} genes; loosen them`,

@@ -16,8 +16,8 @@ export interface AnalysisJobData {
   params: Record<string, unknown>;
 }
 
-/** Progress as stored on the BullMQ job: the pipeline's last event plus when it was reported. */
-export type StoredProgress = PipelineProgress & { at: string };
+/** Progress as stored on the BullMQ job: the pipeline's last event, the attempt that sent it and when. */
+export type StoredProgress = PipelineProgress & { attempt: number; at: string };
 
 /** Workers write these so /metrics can report job durations from the API process. */
 export const DURATION_BUCKETS_SECONDS = [10, 30, 60, 300, 900, 1800, 3600, 7200, 21600, 86400] as const;

@@ -1,5 +1,5 @@
-/** The sandboxed processor file of the production worker: the real pipeline, the same function `run` calls. */
+/** The job child of the production worker: the real pipeline, the same function `run` calls. */
 import { runPipeline } from '../pipeline/index.js';
 import { createProcessor } from './processor.js';
 
-export default createProcessor(runPipeline);
+createProcessor(runPipeline);

@@ -1,28 +1,42 @@
 /**
- * The job body that runs inside a worker's sandboxed child process: it runs a pipeline function on the job's
- * dataset, streams progress to BullMQ, and turns the way the run ended into the job's outcome.
- * The child is a separate process so that training never blocks the worker's lock renewal.
+ * The body of a job's child process: it waits for one job from its worker, runs a pipeline function on it, streams
+ * progress back and reports how the run ended, then exits. A fresh process per job, so nothing one job does to the
+ * process (a wasm heap out of bounds, a leak) reaches the next; a separate process so training never blocks the
+ * worker's lock renewal.
  */
-import { UnrecoverableError, WaitingError, type SandboxedJob } from 'bullmq';
-import { rm } from 'node:fs/promises';
 import { InputError, redactPaths } from '../errors.js';
 import type { PipelineJob, PipelineProgress, PipelineRunOptions } from '../pipeline/types.js';
-import { LocalStorage } from '../storage/local.js';
-import type { JobOutcome } from '../storage/types.js';
-import type { AnalysisJobData, StoredProgress } from './index.js';
 
 export type PipelineFunction = (job: PipelineJob, options: PipelineRunOptions) => Promise<unknown>;
 
-/** The abort reason a stopping worker uses to hand its job back to the queue instead of canceling it. */
-export const RELEASE_REASON = 'scgmdvae:release';
+/** What a worker sends its child. */
+export type ParentMessage = { type: 'run'; job: PipelineJob } | { type: 'cancel' };
 
-/** Progress more often than this goes to Redis only when the stage changes. */
+/** How a run ended, as the child tells it. */
+export interface ChildFailure {
+  name: string;
+  message: string;
+  /** The input is at fault (InputError): not retried. */
+  input: boolean;
+  /** The run stopped because the worker asked it to. */
+  aborted: boolean;
+}
+
+/** What a child sends its worker: ready once loaded, progress, then done or failed. */
+export type ChildMessage =
+  | { type: 'ready' }
+  | { type: 'progress'; event: PipelineProgress }
+  | { type: 'done' }
+  | { type: 'failed'; error: ChildFailure };
+
+/** Progress more often than this goes to the worker only when the stage changes. */
 const PROGRESS_INTERVAL_MS = 250;
 
-/** The environment variable through which the worker tells its children where the data lives. */
-export const DATA_DIR_ENV = 'DATA_DIR';
+function send(message: ChildMessage): Promise<void> {
+  return new Promise((resolve) => process.send!(message, undefined, {}, () => resolve()));
+}
 
-function throttledProgress(job: SandboxedJob<AnalysisJobData>, paths: Record<string, string>): (event: PipelineProgress) => void {
+function throttledProgress(paths: Record<string, string>): (event: PipelineProgress) => void {
   let lastStage = '';
   let lastSent = 0;
   return (event) => {
@@ -30,59 +44,35 @@ function throttledProgress(job: SandboxedJob<AnalysisJobData>, paths: Record<str
     if (event.stage === lastStage && now - lastSent < PROGRESS_INTERVAL_MS) return;
     lastStage = event.stage;
     lastSent = now;
-    const progress: StoredProgress = { ...event, message: redactPaths(event.message, paths), at: new Date(now).toISOString() };
-    void job.updateProgress(progress as unknown as Record<string, unknown>);
+    void send({ type: 'progress', event: { ...event, message: redactPaths(event.message, paths) } });
   };
 }
 
-/**
- * The error as the job will show it: without server paths, and with its class name as an own property so that
- * it survives BullMQ's JSON trip from this child to the worker.
- */
-function reportable(err: unknown, paths: Record<string, string>): Error {
-  const error = err instanceof Error ? err : new Error(String(err));
-  error.message = redactPaths(error.message, paths);
-  Object.defineProperty(error, 'name', { value: error.name, enumerable: true, writable: true, configurable: true });
-  return error;
-}
-
-export function createProcessor(runPipeline: PipelineFunction) {
+/** Turns this process into a job child running `runPipeline`; the module that calls it is the worker's child file. */
+export function createProcessor(runPipeline: PipelineFunction): void {
+  if (!process.send) throw new Error('a job process must be started by a worker (it talks over IPC)');
   // A child whose worker died (kill -9) must not train on: the job is retried elsewhere.
-  if (process.send) process.once('disconnect', () => process.exit(1));
+  process.once('disconnect', () => process.exit(1));
+  const controller = new AbortController();
 
-  return async function processAnalysis(job: SandboxedJob<AnalysisJobData>, token?: string, signal?: AbortSignal): Promise<{ results: string }> {
-    const dataDir = process.env[DATA_DIR_ENV];
-    if (!dataDir) throw new Error(`${DATA_DIR_ENV} is not set in the worker's child process`);
-    const storage = new LocalStorage(dataDir);
-    const { jobId, datasetId, params } = job.data;
-    const finish = (outcome: Pick<JobOutcome, 'state' | 'error'>) =>
-      storage.setOutcome(jobId, { ...outcome, finished_at: new Date().toISOString(), attempts: job.attemptsStarted });
-
-    await storage.clearOutcome(jobId);
-    const outDir = await storage.newAttemptDir(jobId);
-    const inputPath = storage.datasetPath(datasetId);
-    const paths = { [outDir]: 'the results folder', [inputPath]: 'the dataset' };
+  const run = async (job: PipelineJob) => {
+    const paths = { [job.outDir]: 'the results folder', [job.inputPath]: 'the dataset' };
     try {
-      await runPipeline({ inputPath, outDir, params }, { signal, onProgress: throttledProgress(job, paths) });
-      await storage.publishResults(jobId, outDir);
-      await finish({ state: 'COMPLETE' });
-      return { results: `jobs/${jobId}/results` };
+      await runPipeline(job, { signal: controller.signal, onProgress: throttledProgress(paths) });
+      await send({ type: 'done' });
     } catch (err) {
-      await rm(outDir, { recursive: true, force: true });
-      if (signal?.aborted && signal.reason === RELEASE_REASON && token) {
-        await job.moveToWait(token);
-        throw new WaitingError();
-      }
-      if (signal?.aborted) {
-        await finish({ state: 'CANCELED' });
-        throw new UnrecoverableError('canceled');
-      }
-      if (err instanceof InputError) {
-        const message = redactPaths(err.message, paths);
-        await finish({ state: 'EXECUTOR_ERROR', error: { kind: err.name, message } });
-        throw new UnrecoverableError(message);
-      }
-      throw reportable(err, paths);
+      const error = err instanceof Error ? err : new Error(String(err));
+      await send({
+        type: 'failed',
+        error: { name: error.name, message: redactPaths(error.message, paths), input: err instanceof InputError, aborted: controller.signal.aborted },
+      });
     }
+    process.exit(0);
   };
+
+  process.on('message', (message: ParentMessage) => {
+    if (message.type === 'cancel') controller.abort();
+    else void run(message.job);
+  });
+  void send({ type: 'ready' });
 }

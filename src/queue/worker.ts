@@ -1,13 +1,13 @@
 /**
- * The worker: takes analysis jobs from the queue and runs each in a sandboxed child process
- * (job-process.ts), `concurrency` at a time.
+ * The worker: takes analysis jobs from the queue and runs each in a fresh child process of its own (job-child.ts),
+ * `concurrency` at a time. How a job ended is written to its outcome file here, the one place the API reads it from.
  */
-import { Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { execArgvFor, siblingModule } from '../child-module.js';
+import { siblingModule } from '../child-module.js';
 import type { ServiceConfig } from '../config.js';
-import { createStorage } from '../storage/index.js';
+import { createStorage, type JobOutcome } from '../storage/index.js';
 import {
   DURATION_BUCKETS_SECONDS,
   QUEUE_NAME,
@@ -16,11 +16,12 @@ import {
   connectRedis,
   redisKeys,
   type AnalysisJobData,
+  type StoredProgress,
 } from './index.js';
-import { DATA_DIR_ENV, RELEASE_REASON } from './processor.js';
+import { CHILD_START_TIMEOUT_MS, ChildStartError, probeChild, runInChild, type ChildResult } from './job-child.js';
 
 export interface StartWorkerOptions {
-  /** The sandboxed processor module; tests swap in one with a fake pipeline. Default: job-process. */
+  /** The job child module; tests swap in one with a fake pipeline. Default: job-process. */
   processorFile?: URL;
 }
 
@@ -32,6 +33,12 @@ export interface RunningWorker {
 
 /** How often a worker looks for cancel requests on the jobs it runs. */
 const CANCEL_POLL_MS = 500;
+/** How often a worker whose job processes cannot start tries again; its jobs wait that long. */
+const PROBE_RETRY_MS = 5_000;
+/** The abort reason a stopping worker uses to hand its job back to the queue instead of canceling it. */
+const RELEASE_REASON = 'scgmdvae:release';
+/** The environment variable through which the worker tells its children where the data lives. */
+const DATA_DIR_ENV = 'DATA_DIR';
 
 export async function startWorker(config: ServiceConfig, options: StartWorkerOptions = {}): Promise<RunningWorker> {
   const id = `${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -44,19 +51,122 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
   const childEnv: NodeJS.ProcessEnv = { ...process.env, [DATA_DIR_ENV]: config.dataDir };
   if (config.modelBackend) childEnv.SCGMDVAE_BACKEND = config.modelBackend;
 
-  const worker = new Worker<AnalysisJobData>(QUEUE_NAME, processorFile, {
+  const finish = (job: Job<AnalysisJobData>, outcome: Pick<JobOutcome, 'state' | 'error'>) =>
+    storage.setOutcome(job.data.jobId, { ...outcome, finished_at: new Date().toISOString(), attempts: job.attemptsStarted });
+
+  /** Whether job processes start here; a worker whose children cannot start is not ready and takes no jobs. */
+  let childrenStart = true;
+  let probing: NodeJS.Timeout | undefined;
+  const probe = () =>
+    probeChild(processorFile, childEnv, CHILD_START_TIMEOUT_MS).then(
+      () => {
+        if (!childrenStart) log.info('job processes start again; taking jobs');
+        childrenStart = true;
+        if (worker.isPaused()) worker.resume();
+        void beat();
+      },
+      (err: Error) => {
+        if (childrenStart) log.error({ err: { message: err.message } }, 'job processes cannot start: not ready, taking no jobs');
+        childrenStart = false;
+        worker.pause(true);
+        void beat();
+        probing = setTimeout(probe, PROBE_RETRY_MS);
+      },
+    );
+
+  const resultsOf = (jobId: string) => ({ results: `jobs/${jobId}/results` });
+
+  async function processJob(job: Job<AnalysisJobData>, token?: string, signal?: AbortSignal): Promise<{ results: string }> {
+    const { jobId } = job.data;
+    const ended = await storage.getOutcome(jobId);
+    // A job the queue lost and got back (a Redis restart) may have ended meanwhile: it never runs twice.
+    if (ended) {
+      log.info({ job: jobId, state: ended.state }, 'job already ended: not run again');
+      return resultsOf(jobId);
+    }
+    running.add(jobId);
+    try {
+      return await attemptJob(job, token, signal);
+    } finally {
+      running.delete(jobId);
+    }
+  }
+
+  async function attemptJob(job: Job<AnalysisJobData>, token?: string, signal?: AbortSignal): Promise<{ results: string }> {
+    const { jobId, datasetId, params } = job.data;
+    const outDir = await storage.newAttemptDir(jobId);
+    const attempt = job.attemptsStarted;
+    let result: ChildResult;
+    try {
+      result = await runInChild(
+        { inputPath: storage.datasetPath(datasetId), outDir, params },
+        {
+          file: processorFile,
+          env: childEnv,
+          progressTimeoutMs: config.jobProgressTimeoutMs,
+          signal: signal!,
+          releaseReason: RELEASE_REASON,
+          onSpawn: (pid) => log.info({ job: jobId, attempt, pid }, 'job process started'),
+          onProgress: (event) => {
+            const progress: StoredProgress = { ...event, attempt, at: new Date().toISOString() };
+            job.updateProgress(progress as unknown as Record<string, unknown>).catch((err: Error) => log.warn({ err: { message: err.message } }, 'progress not stored'));
+          },
+        },
+      );
+    } catch (err) {
+      await storage.discardAttempt(outDir);
+      if (err instanceof ChildStartError && token) {
+        clearTimeout(probing);
+        void probe();
+        await job.moveToDelayed(Date.now() + PROBE_RETRY_MS, token);
+        throw new DelayedError();
+      }
+      throw await systemFailure(job, err as Error);
+    }
+    if (result.ok) {
+      if (await storage.getOutcome(jobId)) {
+        await storage.discardAttempt(outDir);
+      } else {
+        await storage.publishResults(jobId, outDir);
+        await finish(job, { state: 'COMPLETE' });
+        log.info({ job: jobId, attempt }, 'results published');
+      }
+      return resultsOf(jobId);
+    }
+    await storage.discardAttempt(outDir);
+    const { error } = result;
+    if (error.aborted && signal?.reason === RELEASE_REASON && token) {
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    if (error.aborted) {
+      await finish(job, { state: 'CANCELED' });
+      throw new UnrecoverableError('canceled');
+    }
+    if (error.input) {
+      await finish(job, { state: 'EXECUTOR_ERROR', error: { kind: error.name, message: error.message } });
+      throw new UnrecoverableError(error.message);
+    }
+    throw await systemFailure(job, Object.assign(new Error(error.message), { name: error.name }));
+  }
+
+  /** The error to fail the attempt with; on the last attempt the job's SYSTEM_ERROR outcome is written first. */
+  async function systemFailure(job: Job<AnalysisJobData>, error: Error): Promise<Error> {
+    if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await finish(job, { state: 'SYSTEM_ERROR', error: { kind: error.name || 'Error', message: error.message } });
+    return error;
+  }
+
+  const running = new Set<string>();
+  const worker = new Worker<AnalysisJobData>(QUEUE_NAME, processJob, {
     connection: redis,
     prefix: config.redisPrefix,
     concurrency: config.workerConcurrency,
-    useWorkerThreads: false,
-    workerForkOptions: { env: childEnv, execArgv: execArgvFor(processorFile) },
     lockDuration: config.lockDurationMs,
     stalledInterval: config.stalledIntervalMs,
-    maxStalledCount: 1,
+    maxStalledCount: config.jobMaxStalls,
     autorun: false,
   });
 
-  const running = new Set<string>();
   const recordDuration = async (job: Job<AnalysisJobData>, state: string) => {
     const seconds = ((job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now())) / 1000;
     const multi = redis.multi().hincrbyfloat(keys.durations(state), 'sum', seconds).hincrby(keys.durations(state), 'count', 1);
@@ -65,35 +175,21 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
   };
 
   worker.on('active', (job) => {
-    running.add(job.id!);
     log.info({ job: job.id, attempt: job.attemptsStarted }, 'job started');
   });
   worker.on('completed', (job) => {
-    running.delete(job.id!);
     log.info({ job: job.id }, 'job complete');
     recordDuration(job, 'COMPLETE').catch((err) => log.warn({ err }, 'duration not recorded'));
   });
   worker.on('failed', (job, err) => {
     if (!job) return;
-    running.delete(job.id!);
-    const unrecoverable = err.name === 'UnrecoverableError';
-    const final = unrecoverable || job.attemptsMade >= (job.opts.attempts ?? 1);
+    const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
     log.warn({ job: job.id, attempt: job.attemptsMade, kind: err.name, final, reason: err.message }, 'job failed');
     if (!final) return;
-    // Input errors and cancels wrote their outcome in the child; an exhausted retry is the infrastructure's fault.
-    const recorded = unrecoverable
-      ? storage.getOutcome(job.id!).then((outcome) => outcome?.state ?? 'EXECUTOR_ERROR')
-      : storage
-          .setOutcome(job.id!, {
-            state: 'SYSTEM_ERROR',
-            finished_at: new Date().toISOString(),
-            attempts: job.attemptsStarted,
-            error: { kind: err.name || 'Error', message: err.message },
-          })
-          .then(() => 'SYSTEM_ERROR');
-    recorded
-      .then((state) => recordDuration(job, state))
-      .catch((error) => log.error({ err: error, job: job.id }, 'outcome not recorded'));
+    storage
+      .getOutcome(job.id!)
+      .then((outcome) => recordDuration(job, outcome?.state ?? 'SYSTEM_ERROR'))
+      .catch((error) => log.error({ err: error, job: job.id }, 'duration not recorded'));
   });
   worker.on('stalled', (jobId) => log.warn({ job: jobId }, 'job stalled: its worker stopped renewing the lock; retrying'));
   worker.on('error', (err) => log.error({ err }, 'worker error'));
@@ -114,16 +210,14 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
       })
       .catch((err) => log.warn({ err }, 'cancel check failed'));
   }, CANCEL_POLL_MS);
-  // Each beat also forgets workers no longer seen (killed ones never remove themselves).
+  // Each beat also forgets workers no longer seen (killed ones never remove themselves); one that cannot start jobs leaves.
   const beat = () =>
-    redis
-      .multi()
-      .zadd(keys.workers, Date.now(), id)
+    (childrenStart ? redis.multi().zadd(keys.workers, Date.now(), id) : redis.multi().zrem(keys.workers, id))
       .zremrangebyscore(keys.workers, 0, Date.now() - WORKER_SEEN_WINDOW_MS)
       .exec()
       .catch((err) => log.warn({ err }, 'heartbeat failed'));
   const heartbeat = setInterval(beat, WORKER_HEARTBEAT_MS);
-  await beat();
+  await probe();
 
   worker.run().catch((err: Error) => log.error({ err: { message: err.message } }, 'worker stopped running'));
   await worker.waitUntilReady();
@@ -134,6 +228,7 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
     stopping ??= (async () => {
       log.info({ graceMs: config.shutdownGraceMs }, 'worker stopping: no new jobs');
       clearInterval(heartbeat);
+      clearTimeout(probing);
       const closed = worker.close();
       const grace = setTimeout(() => {
         if (running.size > 0) log.warn({ jobs: [...running] }, 'grace time over: handing jobs back to the queue');

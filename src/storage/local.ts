@@ -9,8 +9,9 @@
 import { writeFileAtomic } from '../io/atomic.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type {
@@ -26,6 +27,10 @@ import type {
 const ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const STALE_TEMP_MS = 3_600_000;
+/** Uploads in progress are named upload.<host>.<pid>.<boot>.<uuid>, so a sweep knows which belong to a dead process. */
+const HOST = hostname().replace(/[^A-Za-z0-9-]/g, '-');
+const BOOT = randomUUID().slice(0, 8);
+const UPLOAD_NAME = /^upload\.([A-Za-z0-9-]+)\.(\d+)\.([0-9a-f]{8})\./;
 const JOB_CACHE_SIZE = 10_000;
 
 function isNotFound(err: unknown): boolean {
@@ -53,16 +58,31 @@ export class LocalStorage implements Storage {
     this.jobsDir = join(root, 'jobs');
   }
 
-  /** Creates the folders and removes what a crash left in tmp/ (untouched for an hour: no live upload is that idle). */
+  /** Creates the folders and removes what a crash left in tmp/. */
   async init(): Promise<this> {
     await Promise.all([this.tmpDir, this.datasetsDir, this.jobsDir].map((dir) => mkdir(dir, { recursive: true })));
+    await this.sweepTemp();
+    return this;
+  }
+
+  /**
+   * Removes from tmp/ the uploads of processes of this host that are gone (a pid that is dead, or ours from an earlier
+   * boot: a container's API is always pid 1) and anything untouched for an hour (another host's crash).
+   */
+  async sweepTemp(): Promise<number> {
     const staleBefore = Date.now() - STALE_TEMP_MS;
+    let removed = 0;
     for (const name of await readdir(this.tmpDir)) {
       const path = join(this.tmpDir, name);
-      const info = await stat(path).catch(() => undefined);
-      if (info && info.mtimeMs < staleBefore) await rm(path, { recursive: true, force: true });
+      const owner = UPLOAD_NAME.exec(name);
+      const orphan = owner !== null && owner[1] === HOST && owner[3] !== BOOT && (Number(owner[2]) === process.pid || !processAlive(Number(owner[2])));
+      const info = orphan ? undefined : await stat(path).catch(() => undefined);
+      if (orphan || (info && info.mtimeMs < staleBefore)) {
+        await rm(path, { recursive: true, force: true });
+        removed += 1;
+      }
     }
-    return this;
+    return removed;
   }
 
   private writeJson(path: string, value: unknown): Promise<void> {
@@ -97,7 +117,7 @@ export class LocalStorage implements Storage {
   }
 
   async receive(source: Readable): Promise<ReceivedUpload> {
-    const path = join(this.tmpDir, `upload-${randomUUID()}`);
+    const path = join(this.tmpDir, `upload.${HOST}.${process.pid}.${BOOT}.${randomUUID()}`);
     const hash = createHash('sha256');
     let bytes = 0;
     try {
@@ -184,8 +204,21 @@ export class LocalStorage implements Storage {
     return this.readAll<JobRecord>(this.jobsDir, 'job.json');
   }
 
-  async setOutcome(jobId: string, outcome: JobOutcome): Promise<void> {
-    await this.writeJson(join(this.jobsDir, jobId, 'outcome.json'), outcome);
+  async setOutcome(jobId: string, outcome: JobOutcome): Promise<JobOutcome> {
+    const path = join(this.jobsDir, jobId, 'outcome.json');
+    const temporary = `${path}.new-${randomUUID()}`;
+    await writeFileAtomic(temporary, JSON.stringify(outcome, null, 2), true);
+    try {
+      // link() fails when the target exists: the first outcome written is the one that stays.
+      await link(temporary, path);
+      await fsyncDir(dirname(path));
+      return outcome;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      return (await this.getOutcome(jobId))!;
+    } finally {
+      await unlink(temporary).catch(() => undefined);
+    }
   }
 
   async getOutcome(jobId: string): Promise<JobOutcome | undefined> {
@@ -193,14 +226,16 @@ export class LocalStorage implements Storage {
     return this.readJson<JobOutcome>(join(this.jobsDir, jobId, 'outcome.json'));
   }
 
-  async clearOutcome(jobId: string): Promise<void> {
-    await rm(join(this.jobsDir, jobId, 'outcome.json'), { force: true });
-  }
-
   async newAttemptDir(jobId: string): Promise<string> {
     const dir = join(this.jobsDir, jobId, 'attempts', randomUUID());
     await mkdir(dir, { recursive: true });
     return dir;
+  }
+
+  async discardAttempt(attemptDir: string): Promise<void> {
+    await rm(attemptDir, { recursive: true, force: true });
+    // The attempts folder goes with its last attempt; another attempt still running keeps it (ENOTEMPTY).
+    await rmdir(dirname(attemptDir)).catch(() => undefined);
   }
 
   async publishResults(jobId: string, attemptDir: string): Promise<void> {
@@ -246,6 +281,15 @@ export class LocalStorage implements Storage {
     } finally {
       await handle.close();
     }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

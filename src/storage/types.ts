@@ -67,11 +67,15 @@ export interface Storage {
   /** Removes a job whose submission failed before it reached the queue. */
   deleteJob(id: string): Promise<void>;
   listJobs(): Promise<JobRecord[]>;
-  setOutcome(jobId: string, outcome: JobOutcome): Promise<void>;
+  /** Writes how the job ended unless an outcome exists already; returns the one that holds (a job ends once). */
+  setOutcome(jobId: string, outcome: JobOutcome): Promise<JobOutcome>;
   getOutcome(jobId: string): Promise<JobOutcome | undefined>;
-  clearOutcome(jobId: string): Promise<void>;
   /** A fresh empty folder for one attempt's results, so a killed attempt never leaves half a result set. */
   newAttemptDir(jobId: string): Promise<string>;
+  /** Removes a failed attempt's folder, and the job's attempts folder once it is empty. */
+  discardAttempt(attemptDir: string): Promise<void>;
+  /** Removes the partial uploads of processes that are gone; returns how many. */
+  sweepTemp(): Promise<number>;
   /** Replaces the job's results with a finished attempt's folder in one rename. */
   publishResults(jobId: string, attemptDir: string): Promise<void>;
   openResult(jobId: string, name: string): Promise<StoredFile | undefined>;

@@ -9,6 +9,9 @@ test('defaults need no environment at all', () => {
   assert.equal(config.workerConcurrency, 1);
   assert.equal(config.jobAttempts, 2);
   assert.equal(config.modelBackend, undefined);
+  assert.equal(config.jobMaxStalls, 3);
+  assert.equal(config.inspectConcurrency, 2);
+  assert.equal(config.jobProgressTimeoutMs, 1_800_000);
   assert.ok(config.uploadMaxBytes > 1024 ** 3, 'well above the multipart default of 1 MiB');
 });
 
@@ -33,6 +36,9 @@ test('a bad value is refused with a message naming the variable', () => {
     ['LOG_LEVEL', 'loud'],
     ['JOB_ATTEMPTS', '-1'],
     ['REDIS_PREFIX', 'has space'],
+    ['JOB_MAX_STALLS', '0'],
+    ['JOB_PROGRESS_TIMEOUT_MS', 'soon'],
+    ['INSPECT_CONCURRENCY', '0'],
   ];
   for (const [variable, value] of cases) {
     assert.throws(

@@ -40,7 +40,6 @@ async function storedJob(state: 'COMPLETE' | 'RUNNING', files = true): Promise<s
   }
   await storage.publishResults(id, dir);
   if (state === 'COMPLETE') await storage.setOutcome(id, { state, finished_at: new Date().toISOString(), attempts: 1 });
-  else await storage.clearOutcome(id);
   return id;
 }
 

@@ -3,17 +3,16 @@
  * results, events, input errors, retries, cancel, kill -9 and SIGTERM. The real pipeline: e2e.test.ts.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { startApi, type RunningApi } from '../../src/api/app.js';
 import type { ServiceConfig } from '../../src/config.js';
 import { resultFileNames } from '../../src/pipeline/result-files.js';
 import { startWorker, type RunningWorker } from '../../src/queue/worker.js';
-import { FAKE_PROCESSOR, FIXTURES, TENX_H5, TERMINAL, bearer, cleanup, newKey, pollJob, submit, testConfig, upload, type JobJson } from './helpers.js';
+import { spawnWorker as spawnWorkerProcess } from '../reliability/harness.js';
+import { FAKE_PROCESSOR, TENX_H5, TERMINAL, bearer, cleanup, newKey, pollJob, submit, testConfig, upload, type JobJson } from './helpers.js';
 
 const WORKER_ENV = { WORKER_LOCK_MS: '1500', WORKER_STALLED_CHECK_MS: '500', JOB_ATTEMPTS: '2' };
 let config: ServiceConfig;
@@ -139,18 +138,7 @@ describe('an in-process worker', () => {
 });
 
 /** A worker in its own process, so it can be killed; resolves once it listens to the queue. */
-async function spawnWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('worker-main.ts', FIXTURES))], {
-    env: { ...process.env, ...WORKER_ENV, DATA_DIR: config.dataDir, REDIS_PREFIX: config.redisPrefix, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  for await (const chunk of child.stdout!) {
-    output += String(chunk);
-    if (output.includes('ready')) return child;
-  }
-  throw new Error(`worker exited before it was ready: ${output}`);
-}
+const spawnWorker = (env: Record<string, string>) => spawnWorkerProcess(config, { ...WORKER_ENV, ...env });
 
 describe('worker processes', () => {
   test('kill -9 mid-training: the job runs again on another worker; SIGTERM hands it back; it completes, nothing lost', async () => {
