@@ -270,7 +270,7 @@ export async function umap(latents: DenseMatrix, options: UmapOptions = {}): Pro
       throw new RangeError(`umap: precomputed kNN has ${neighbours.nRows} rows x ${neighbours.k}, need ${n} x >= ${nNeighborsWithSelf - 1}`);
     }
   } else {
-    neighbours = knn(latents, nNeighborsWithSelf - 1, { signal, onProgress: onProgress && ((f) => onProgress(f * knnShare)) });
+    neighbours = knn(latents, nNeighborsWithSelf - 1, { signal, seed, onProgress: onProgress && ((f) => onProgress(f * knnShare)) });
   }
   await yieldToEventLoop();
   signal?.throwIfAborted();
