@@ -97,6 +97,11 @@ function pointBoxDist2(pts: Float32Array, p: number, boxMin: Float64Array, boxMa
   return s;
 }
 
+/** The rows in kd-tree leaf order (widest dimension split at the median): consecutive rows are near each other. */
+export function spatialOrder(points: DenseMatrix): Int32Array {
+  return buildLeaves(points).order;
+}
+
 /** Throws a RangeError naming the first non-finite entry of `matrix`. */
 export function assertFinite(matrix: DenseMatrix, caller: string): void {
   const { nCols: d, data } = matrix;
