@@ -28,7 +28,8 @@ export interface UmapOptions {
   /** Threads for the layout and the kNN (default: the available cores); the result does not depend on it. */
   readonly threads?: number;
   readonly signal?: AbortSignal;
-  readonly onProgress?: (fraction: number) => void;
+  /** Fraction of the whole UMAP done, and whether the kNN search or the layout is running. */
+  readonly onProgress?: (fraction: number, phase: 'knn' | 'layout') => void;
 }
 
 /** umap-learn's defaults where an option is omitted. */
@@ -312,7 +313,7 @@ export async function umap(latents: DenseMatrix, options: UmapOptions = {}): Pro
       throw new RangeError(`umap: precomputed kNN has ${neighbours.nRows} rows x ${neighbours.k}, need ${n} x >= ${nNeighborsWithSelf - 1}`);
     }
   } else {
-    neighbours = knn(latents, nNeighborsWithSelf - 1, { signal, seed, onProgress: onProgress && ((f) => onProgress(f * knnShare)) });
+    neighbours = knn(latents, nNeighborsWithSelf - 1, { signal, seed, onProgress: onProgress && ((f) => onProgress(f * knnShare, 'knn')) });
   }
   await yieldToEventLoop();
   signal?.throwIfAborted();
@@ -322,7 +323,7 @@ export async function umap(latents: DenseMatrix, options: UmapOptions = {}): Pro
   const schedule = samplingSchedule(graph, nEpochs);
   const y = pcaInit(latents, random);
   await optimizeLayout(y, schedule, fitCurveParams(minDist, spread), nEpochs, layoutBlocks(latents), random, {
-    seed, threads, signal, onProgress: (f) => onProgress?.(knnShare + (1 - knnShare) * f),
+    seed, threads, signal, onProgress: (f) => onProgress?.(knnShare + (1 - knnShare) * f, 'layout'),
   });
 
   const coords = Float32Array.from(y);
