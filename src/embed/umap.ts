@@ -5,7 +5,8 @@
  * graph of src/neighbors. Written over typed arrays rather than calling umap-js, whose Map-based
  * sparse matrices dominate its time and memory (docs/decisions.md). Difference from scanpy: the
  * layout starts from the two principal components of the latents (umap-learn's init="pca") rather
- * than a spectral embedding.
+ * than a spectral embedding; above BLOCKS_ABOVE cells the layout runs in blocks spread over worker
+ * threads (./layout.ts), where an edge between two blocks sees its far end as of the epoch's start.
  */
 import { availableParallelism } from 'node:os';
 import { siblingModule, startWorker } from '../child-module.js';
@@ -25,7 +26,7 @@ export interface UmapOptions {
   readonly seed?: number;
   /** Neighbours already computed for these latents (k >= nNeighbors - 1); skips the kNN step. */
   readonly knn?: KnnResult;
-  /** Threads for the layout and the kNN (default: the available cores); the result does not depend on it. */
+  /** Threads for the layout (default: the available cores); the result does not depend on it. */
   readonly threads?: number;
   readonly signal?: AbortSignal;
   /** Fraction of the whole UMAP done, and whether the kNN search or the layout is running. */
