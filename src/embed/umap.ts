@@ -5,12 +5,16 @@
  * graph of src/neighbors. Written over typed arrays rather than calling umap-js, whose Map-based
  * sparse matrices dominate its time and memory (docs/decisions.md). Difference from scanpy: the
  * layout starts from the two principal components of the latents (umap-learn's init="pca") rather
- * than a spectral embedding.
+ * than a spectral embedding; above BLOCKS_ABOVE cells the layout runs in blocks spread over worker
+ * threads (./layout.ts), where an edge between two blocks sees its far end as of the epoch's start.
  */
+import { availableParallelism } from 'node:os';
+import { siblingModule, startWorker } from '../child-module.js';
 import type { DenseMatrix } from '../io/types.js';
-import { assertFinite, knn, type KnnResult } from '../neighbors/knn.js';
+import { assertFinite, knn, spatialOrder, type KnnResult } from '../neighbors/knn.js';
 import { fuzzyGraph, type WeightedGraph } from '../neighbors/graph.js';
 import { mulberry32 } from '../random.js';
+import { blockSeed, CONTROL, layoutEpoch, NEGATIVE_SAMPLE_RATE, type LayoutState, type LayoutWorkerData } from './layout.js';
 
 export interface UmapOptions {
   /** Neighbourhood size including the cell itself, as in umap-learn; clamped to the number of cells. */
@@ -22,17 +26,19 @@ export interface UmapOptions {
   readonly seed?: number;
   /** Neighbours already computed for these latents (k >= nNeighbors - 1); skips the kNN step. */
   readonly knn?: KnnResult;
+  /** Threads for the layout (default: the available cores); the result does not depend on it. */
+  readonly threads?: number;
   readonly signal?: AbortSignal;
-  readonly onProgress?: (fraction: number) => void;
+  /** Fraction of the whole UMAP done, and whether the kNN search or the layout is running. */
+  readonly onProgress?: (fraction: number, phase: 'knn' | 'layout') => void;
 }
 
 /** umap-learn's defaults where an option is omitted. */
 export const UMAP_DEFAULTS = { nNeighbors: 15, minDist: 0.5, spread: 1 };
 
-const LEARNING_RATE = 1;
-const NEGATIVE_SAMPLE_RATE = 5;
-const REPULSION_STRENGTH = 1;
-const GRADIENT_CLIP = 4;
+/** Cells above which the layout runs in LAYOUT_BLOCKS blocks (./layout.ts), spread over the cores; one block below, umap-learn's sequential loop. */
+export const BLOCKS_ABOVE = 20_000;
+const LAYOUT_BLOCKS = 8;
 /** Share of the progress range given to the kNN step when it runs here. */
 const KNN_PROGRESS_SHARE = 0.2;
 
@@ -147,15 +153,6 @@ function pcaInit(latents: DenseMatrix, random: () => number): Float64Array {
   return embedding;
 }
 
-/** x^e for x > 0: about twice as fast as Math.pow in V8, and the layout spends its time here. */
-function powPositive(x: number, e: number): number {
-  return Math.exp(e * Math.log(x));
-}
-
-function clip(value: number): number {
-  return value > GRADIENT_CLIP ? GRADIENT_CLIP : value < -GRADIENT_CLIP ? -GRADIENT_CLIP : value;
-}
-
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Edges kept for the layout and how often each is sampled (umap-learn's make_epochs_per_sample). */
@@ -183,75 +180,122 @@ function samplingSchedule(graph: WeightedGraph, nEpochs: number): SamplingSchedu
 }
 
 /**
- * umap-learn's optimize_layout_euclidean, single-threaded so a seed fixes the result: per epoch each
- * due edge pulls its ends together and pushes its head away from random cells; the learning rate
- * decays linearly. Yields to the event loop after every epoch so `signal` aborts are seen.
+ * The layout's cells in the order it stores them and their blocks: above BLOCKS_ABOVE cells the
+ * kd-tree order of the latents cut into LAYOUT_BLOCKS equal runs (few edges cross, and each thread
+ * writes its own stretch of memory), else the given order in one block.
+ */
+function layoutBlocks(latents: DenseMatrix): { order: Int32Array | null; nBlocks: number } {
+  return latents.nRows <= BLOCKS_ABOVE ? { order: null, nBlocks: 1 } : { order: spatialOrder(latents), nBlocks: LAYOUT_BLOCKS };
+}
+
+/** A Float64Array on shared memory (workers see the same bytes) or ordinary memory. */
+function float64s(length: number, shared: boolean): Float64Array {
+  return shared ? new Float64Array(new SharedArrayBuffer(length * 8)) : new Float64Array(length);
+}
+
+function int32s(length: number, shared: boolean): Int32Array {
+  return shared ? new Int32Array(new SharedArrayBuffer(length * 4)) : new Int32Array(length);
+}
+
+/** The layout's arrays, cells at their positions in `order`, edges grouped by block of their head (stably: one block keeps the graph's order). */
+function layoutState(y0: Float64Array, schedule: SamplingSchedule, position: Int32Array, nBlocks: number, nEpochs: number, ab: { a: number; b: number }, shared: boolean): LayoutState {
+  const n = position.length;
+  const nEdges = schedule.head.length;
+  const blockOf = int32s(n, shared);
+  for (let p = 0; p < n; p++) blockOf[p] = Math.floor((p * nBlocks) / n);
+  const blockStart = int32s(nBlocks + 1, shared);
+  for (let e = 0; e < nEdges; e++) blockStart[blockOf[position[schedule.head[e]]] + 1]++;
+  for (let c = 0; c < nBlocks; c++) blockStart[c + 1] += blockStart[c];
+  const fill = blockStart.slice(0, nBlocks);
+  const head = int32s(nEdges, shared);
+  const tail = int32s(nEdges, shared);
+  const epochsPerSample = float64s(nEdges, shared);
+  for (let e = 0; e < nEdges; e++) {
+    const slot = fill[blockOf[position[schedule.head[e]]]]++;
+    head[slot] = position[schedule.head[e]];
+    tail[slot] = position[schedule.tail[e]];
+    epochsPerSample[slot] = schedule.epochsPerSample[e];
+  }
+  const epochOfNextSample = float64s(nEdges, shared);
+  epochOfNextSample.set(epochsPerSample);
+  const epochOfNextNegativeSample = float64s(nEdges, shared);
+  for (let e = 0; e < nEdges; e++) epochOfNextNegativeSample[e] = epochsPerSample[e] / NEGATIVE_SAMPLE_RATE;
+  const y = float64s(n * 2, shared);
+  for (let i = 0; i < n; i++) y.set(y0.subarray(i * 2, i * 2 + 2), position[i] * 2);
+  return { n, nEpochs, ...ab, y, snapshot: float64s(nBlocks > 1 ? n * 2 : 0, shared), blockOf, blockStart, head, tail, epochsPerSample, epochOfNextSample, epochOfNextNegativeSample };
+}
+
+const WORKER_FILE = siblingModule(import.meta.url, 'layout-worker');
+
+/** Resolves once `control[CONTROL.done]` reaches `target`; rejects when a worker failed. */
+async function workersDone(control: Int32Array, target: number, failure: () => Error | undefined): Promise<void> {
+  for (;;) {
+    if (Atomics.load(control, CONTROL.failed)) throw failure() ?? new Error('umap: a layout worker failed');
+    const done = Atomics.load(control, CONTROL.done);
+    if (done >= target) return;
+    const wait = Atomics.waitAsync(control, CONTROL.done, done);
+    if (wait.async) await wait.value;
+  }
+}
+
+/**
+ * umap-learn's optimize_layout_euclidean: per epoch each due edge pulls its ends together and pushes
+ * its head away from random cells. Blocks (./layout.ts) beyond the first run on worker threads,
+ * block c on thread c mod threads; a seed fixes the result whatever the thread count. Yields to the
+ * event loop after every epoch so `signal` aborts are seen.
  */
 async function optimizeLayout(
   y: Float64Array,
   schedule: SamplingSchedule,
-  { a, b }: { a: number; b: number },
+  ab: { a: number; b: number },
   nEpochs: number,
+  blocks: { order: Int32Array | null; nBlocks: number },
   random: () => number,
-  signal: AbortSignal | undefined,
-  onProgress: (fraction: number) => void,
+  { seed, threads, signal, onProgress }: { seed: number; threads: number; signal?: AbortSignal; onProgress: (fraction: number) => void },
 ): Promise<void> {
-  const { head, tail, epochsPerSample } = schedule;
-  const nEdges = head.length;
+  const { nBlocks } = blocks;
+  const nThreads = Math.max(1, Math.min(nBlocks, threads));
   const n = y.length / 2;
-  const epochOfNextSample = epochsPerSample.slice();
-  const epochsPerNegativeSample = epochsPerSample.map((eps) => eps / NEGATIVE_SAMPLE_RATE);
-  const epochOfNextNegativeSample = epochsPerNegativeSample.slice();
-  let alpha = LEARNING_RATE;
-  for (let epoch = 0; epoch < nEpochs; epoch++) {
-    for (let e = 0; e < nEdges; e++) {
-      if (epochOfNextSample[e] > epoch) continue;
-      const j = head[e] * 2;
-      const k = tail[e] * 2;
-      let dx = y[j] - y[k];
-      let dy = y[j + 1] - y[k + 1];
-      let dist2 = dx * dx + dy * dy;
-      if (dist2 > 0) {
-        const powB = powPositive(dist2, b);
-        const coeff = (-2 * a * b * (powB / dist2)) / (a * powB + 1);
-        const gx = clip(coeff * dx) * alpha;
-        const gy = clip(coeff * dy) * alpha;
-        y[j] += gx; y[j + 1] += gy;
-        y[k] -= gx; y[k + 1] -= gy;
-      }
-      epochOfNextSample[e] += epochsPerSample[e];
-
-      const nNegative = Math.floor((epoch - epochOfNextNegativeSample[e]) / epochsPerNegativeSample[e]);
-      for (let p = 0; p < nNegative; p++) {
-        const other = Math.floor(random() * n);
-        const o = other * 2;
-        dx = y[j] - y[o];
-        dy = y[j + 1] - y[o + 1];
-        dist2 = dx * dx + dy * dy;
-        if (dist2 > 0) {
-          const coeff = (2 * REPULSION_STRENGTH * b) / ((0.001 + dist2) * (a * powPositive(dist2, b) + 1));
-          y[j] += clip(coeff * dx) * alpha;
-          y[j + 1] += clip(coeff * dy) * alpha;
-        } else if (other * 2 !== j) {
-          // Coincident distinct cells: push apart by the clip value, as umap-learn does.
-          y[j] += GRADIENT_CLIP * alpha;
-          y[j + 1] += GRADIENT_CLIP * alpha;
-        }
-      }
-      epochOfNextNegativeSample[e] += nNegative * epochsPerNegativeSample[e];
+  const position = new Int32Array(n);
+  for (let p = 0; p < n; p++) position[blocks.order ? blocks.order[p] : p] = p;
+  const state = layoutState(y, schedule, position, nBlocks, nEpochs, ab, nThreads > 1);
+  const mine = Array.from({ length: nBlocks }, (_, c) => c).filter((c) => c % nThreads === 0);
+  const randoms = nBlocks === 1 ? [random] : mine.map((c) => mulberry32(blockSeed(seed, c)));
+  const control = new Int32Array(new SharedArrayBuffer(CONTROL.length * 4));
+  let failure: Error | undefined;
+  const workers = Array.from({ length: nThreads - 1 }, (_, t) => {
+    const workerData: LayoutWorkerData = { state, blocks: mine.map((c) => c + t + 1).filter((c) => c < nBlocks), seed, control };
+    const worker = startWorker(WORKER_FILE, { workerData });
+    worker.on('error', (error) => {
+      failure = error;
+      Atomics.store(control, CONTROL.failed, 1);
+      Atomics.notify(control, CONTROL.done);
+    });
+    return worker;
+  });
+  try {
+    for (let epoch = 0; epoch < nEpochs; epoch++) {
+      if (nBlocks > 1) state.snapshot.set(state.y);
+      Atomics.store(control, CONTROL.epoch, epoch + 1);
+      Atomics.notify(control, CONTROL.epoch);
+      mine.forEach((block, i) => layoutEpoch(state, block, epoch, randoms[i]));
+      await workersDone(control, (epoch + 1) * workers.length, () => failure);
+      onProgress((epoch + 1) / nEpochs);
+      await yieldToEventLoop();
+      signal?.throwIfAborted();
     }
-    alpha = LEARNING_RATE * (1 - epoch / nEpochs); // umap-learn's schedule: epoch 1 still runs at full rate
-    onProgress((epoch + 1) / nEpochs);
-    await yieldToEventLoop();
-    signal?.throwIfAborted();
+  } finally {
+    Atomics.store(control, CONTROL.epoch, -1);
+    Atomics.notify(control, CONTROL.epoch);
+    await Promise.all(workers.map((worker) => worker.terminate()));
   }
-
+  for (let i = 0; i < n; i++) y.set(state.y.subarray(position[i] * 2, position[i] * 2 + 2), i * 2);
 }
 
 /** 2-d UMAP embedding (n x 2) of the rows of `latents`; the same seed gives the same coordinates. */
 export async function umap(latents: DenseMatrix, options: UmapOptions = {}): Promise<DenseMatrix> {
   const { nRows: n, nCols: d } = latents;
-  const { minDist = UMAP_DEFAULTS.minDist, spread = UMAP_DEFAULTS.spread, seed = 0, signal, onProgress } = options;
+  const { minDist = UMAP_DEFAULTS.minDist, spread = UMAP_DEFAULTS.spread, seed = 0, threads = availableParallelism(), signal, onProgress } = options;
   if (latents.data.length !== n * d) throw new RangeError(`umap: data length ${latents.data.length} != ${n} x ${d}`);
   if (!(minDist >= 0 && spread > 0 && minDist <= spread * 3)) throw new RangeError(`umap: need 0 <= minDist <= 3 spread and spread > 0, got ${minDist}, ${spread}`);
   const requested = options.nNeighbors ?? UMAP_DEFAULTS.nNeighbors;
@@ -270,7 +314,7 @@ export async function umap(latents: DenseMatrix, options: UmapOptions = {}): Pro
       throw new RangeError(`umap: precomputed kNN has ${neighbours.nRows} rows x ${neighbours.k}, need ${n} x >= ${nNeighborsWithSelf - 1}`);
     }
   } else {
-    neighbours = knn(latents, nNeighborsWithSelf - 1, { signal, onProgress: onProgress && ((f) => onProgress(f * knnShare)) });
+    neighbours = knn(latents, nNeighborsWithSelf - 1, { signal, seed, onProgress: onProgress && ((f) => onProgress(f * knnShare, 'knn')) });
   }
   await yieldToEventLoop();
   signal?.throwIfAborted();
@@ -279,7 +323,9 @@ export async function umap(latents: DenseMatrix, options: UmapOptions = {}): Pro
 
   const schedule = samplingSchedule(graph, nEpochs);
   const y = pcaInit(latents, random);
-  await optimizeLayout(y, schedule, fitCurveParams(minDist, spread), nEpochs, random, signal, (f) => onProgress?.(knnShare + (1 - knnShare) * f));
+  await optimizeLayout(y, schedule, fitCurveParams(minDist, spread), nEpochs, layoutBlocks(latents), random, {
+    seed, threads, signal, onProgress: (f) => onProgress?.(knnShare + (1 - knnShare) * f, 'layout'),
+  });
 
   const coords = Float32Array.from(y);
   for (let i = 0; i < coords.length; i++) {

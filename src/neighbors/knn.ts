@@ -1,7 +1,9 @@
 /**
- * Exact k-nearest neighbours (Euclidean) for a few-dimensional dense matrix (latents).
+ * k-nearest neighbours (Euclidean) for a few-dimensional dense matrix (latents): exact up to
+ * APPROXIMATE_ABOVE rows, NN-descent (./nndescent.ts) above, where it is faster at recall >= 0.95
+ * (docs/decisions.md, bench/umap-scale.ts).
  *
- * Method: points are ordered by a kd-tree split (widest dimension at the median) into leaves of at
+ * Exact method: points are ordered by a kd-tree split (widest dimension at the median) into leaves of at
  * most LEAF_SIZE consecutive rows; each query leaf is compared brute force with the other leaves in
  * ascending order of their box-to-box distance, stopping once that lower bound exceeds every query's
  * current k-th distance, and skipping a single query whose own distance to a leaf's box exceeds its
@@ -9,6 +11,8 @@
  * clustered latents most cross-cluster pairs are never computed (timings: bench/umap.ts).
  */
 import type { DenseMatrix } from '../io/types.js';
+import { heapReplaceTop, heapsToNeighbours } from './heap.js';
+import { nnDescent } from './nndescent.js';
 
 export interface KnnResult {
   readonly nRows: number;
@@ -20,10 +24,19 @@ export interface KnnResult {
 }
 
 export interface KnnOptions {
+  /** `auto` (default): exact up to APPROXIMATE_ABOVE rows, else NN-descent. */
+  readonly method?: KnnMethod;
+  /** Seeds NN-descent's trees and samples; the exact search ignores it. */
+  readonly seed?: number;
   /** Checked between query leaves (a synchronous loop: it sees aborts raised from onProgress or another thread). */
   readonly signal?: AbortSignal;
   readonly onProgress?: (fraction: number) => void;
 }
+
+export type KnnMethod = 'auto' | 'exact' | 'nndescent';
+
+/** Rows above which `auto` switches to NN-descent: where the two take the same time on a 16-dim mixture. */
+export const APPROXIMATE_ABOVE = 20_000;
 
 const LEAF_SIZE = 64;
 
@@ -71,23 +84,6 @@ function buildLeaves(points: DenseMatrix): LeafLayout {
   return { order, leafStart: Int32Array.from(starts), leafEnd: Int32Array.from(ends) };
 }
 
-/** Replaces the root of the max-heap at `base` (size k) with (dist2, index) and sifts it down. */
-function heapReplaceTop(heapDist: Float64Array, heapIndex: Int32Array, base: number, k: number, dist2: number, index: number): void {
-  let pos = 0;
-  for (;;) {
-    const left = 2 * pos + 1;
-    if (left >= k) break;
-    const right = left + 1;
-    const child = right < k && heapDist[base + right] > heapDist[base + left] ? right : left;
-    if (heapDist[base + child] <= dist2) break;
-    heapDist[base + pos] = heapDist[base + child];
-    heapIndex[base + pos] = heapIndex[base + child];
-    pos = child;
-  }
-  heapDist[base + pos] = dist2;
-  heapIndex[base + pos] = index;
-}
-
 /** Squared distance from point `p` (row of `pts`) to the box [boxMin, boxMax] of leaf `leaf`. */
 function pointBoxDist2(pts: Float32Array, p: number, boxMin: Float64Array, boxMax: Float64Array, leaf: number, d: number): number {
   let s = 0;
@@ -101,6 +97,11 @@ function pointBoxDist2(pts: Float32Array, p: number, boxMin: Float64Array, boxMa
   return s;
 }
 
+/** The rows in kd-tree leaf order (widest dimension split at the median): consecutive rows are near each other. */
+export function spatialOrder(points: DenseMatrix): Int32Array {
+  return buildLeaves(points).order;
+}
+
 /** Throws a RangeError naming the first non-finite entry of `matrix`. */
 export function assertFinite(matrix: DenseMatrix, caller: string): void {
   const { nCols: d, data } = matrix;
@@ -109,7 +110,7 @@ export function assertFinite(matrix: DenseMatrix, caller: string): void {
   }
 }
 
-/** Exact k nearest neighbours of every row among the other rows. Requires 1 <= k < nRows and finite values. */
+/** The k nearest neighbours of every row among the other rows. Requires 1 <= k < nRows and finite values. */
 export function knn(points: DenseMatrix, k: number, options: KnnOptions = {}): KnnResult {
   const { nRows: n, nCols: d, data } = points;
   if (!Number.isInteger(k) || k < 1 || k >= n) {
@@ -117,6 +118,13 @@ export function knn(points: DenseMatrix, k: number, options: KnnOptions = {}): K
   }
   if (data.length !== n * d) throw new RangeError(`knn: data length ${data.length} != ${n} x ${d}`);
   assertFinite(points, 'knn');
+  const method = options.method ?? 'auto';
+  return method === 'nndescent' || (method === 'auto' && n > APPROXIMATE_ABOVE) ? nnDescent(points, k, options) : exactKnn(points, k, options);
+}
+
+/** The exact search (kd-tree leaves with box pruning) behind `knn`. */
+function exactKnn(points: DenseMatrix, k: number, options: KnnOptions): KnnResult {
+  const { nRows: n, nCols: d, data } = points;
   const { order, leafStart, leafEnd } = buildLeaves(points);
   const nLeaves = leafStart.length;
 
@@ -186,19 +194,5 @@ export function knn(points: DenseMatrix, k: number, options: KnnOptions = {}): K
     options.onProgress?.((q + 1) / nLeaves);
   }
 
-  // Sort each heap ascending by (distance, original index) and map positions back to original rows.
-  const indices = new Int32Array(n * k);
-  const distances = new Float32Array(n * k);
-  const slot = new Int32Array(k);
-  for (let i = 0; i < n; i++) {
-    const base = i * k;
-    for (let m = 0; m < k; m++) slot[m] = m;
-    slot.sort((a, b) => heapDist[base + a] - heapDist[base + b] || order[heapIndex[base + a]] - order[heapIndex[base + b]]);
-    const out = order[i] * k;
-    for (let m = 0; m < k; m++) {
-      indices[out + m] = order[heapIndex[base + slot[m]]];
-      distances[out + m] = Math.sqrt(heapDist[base + slot[m]]);
-    }
-  }
-  return { nRows: n, k, indices, distances };
+  return heapsToNeighbours(heapDist, heapIndex, n, k, order);
 }

@@ -16,7 +16,7 @@ import { rankGenesGroups } from '../markers/wilcoxon.js';
 import { integrationReport, type IntegrationReport } from '../metrics/integration.js';
 import { fitModel, pickBackend, type FitResult, type ModelInputs } from '../model/index.js';
 import { packageVersion } from '../paths.js';
-import { flaggedIndices, preprocess, scale, type PreprocessResult } from '../preprocess/index.js';
+import { flaggedIndices, preprocess, scale, type PreprocessResult, type PreprocessStep } from '../preprocess/index.js';
 import { keepCells, readCovariates, type Covariate, type Covariates } from './covariates.js';
 import { assignClusters, writeManifest, writeResults, type RunResults } from './outputs.js';
 import { fitConfig, markerOptions, preprocessOptions, readOptions, resolveParams, settleParams, umapOptions, type PipelineParams, type SettledParams } from './params.js';
@@ -31,15 +31,25 @@ export * from './types.js';
 /** Where scaled inputs are clipped, as Seurat's ScaleData and scanpy's tutorials do. */
 const SCALE_CLIP = 10;
 
-/** sha256 of a file, or of a folder's files (names and bytes, sorted), streamed. */
-async function checksum(path: string): Promise<string> {
+/** sha256 of a file, or of a folder's files (names and bytes, sorted), streamed; `onProgress` gets the share of bytes hashed. */
+async function checksum(path: string, onProgress: (fraction: number) => void): Promise<string> {
   const hash = createHash('sha256');
-  const files = (await stat(path)).isDirectory() ? (await readdir(path, { recursive: true })).map(String).sort() : [''];
-  for (const file of files) {
-    const full = file ? join(path, file) : path;
-    if (!(await stat(full)).isFile()) continue;
-    hash.update(file);
-    for await (const chunk of createReadStream(full)) hash.update(chunk as Buffer);
+  const names = (await stat(path)).isDirectory() ? (await readdir(path, { recursive: true })).map(String).sort() : [''];
+  const files: Array<{ name: string; full: string; size: number }> = [];
+  for (const name of names) {
+    const full = name ? join(path, name) : path;
+    const info = await stat(full);
+    if (info.isFile()) files.push({ name, full, size: info.size });
+  }
+  const total = files.reduce((sum, f) => sum + f.size, 0);
+  let hashed = 0;
+  for (const { name, full } of files) {
+    hash.update(name);
+    for await (const chunk of createReadStream(full)) {
+      hash.update(chunk as Buffer);
+      hashed += (chunk as Buffer).length;
+      onProgress(total > 0 ? hashed / total : 1);
+    }
   }
   return hash.digest('hex');
 }
@@ -54,8 +64,8 @@ export interface Cells {
 }
 
 /** QC, normalisation and HVGs; the covariates restricted to the kept cells. */
-export function preprocessCells(data: AnnData, params: PipelineParams, covariates: Covariates = readCovariates(data.obs, params)): Cells {
-  const pre = preprocess(data, preprocessOptions(params));
+export function preprocessCells(data: AnnData, params: PipelineParams, covariates: Covariates = readCovariates(data.obs, params), onStep?: (step: PreprocessStep) => void): Cells {
+  const pre = preprocess(data, preprocessOptions(params), onStep);
   const kept = flaggedIndices(pre.qc.keepCells);
   return {
     pre,
@@ -90,12 +100,19 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
   const stages = new StageTracker(options.onProgress, signal);
 
   stages.enter('read', `reading ${basename(job.inputPath)}`);
-  const [read, sha256] = await Promise.all([readDataset(job.inputPath, readOptions(given)), checksum(job.inputPath)]);
+  // The reader has no progress of its own; the checksum reads the same bytes alongside it.
+  const [read, sha256] = await Promise.all([
+    readDataset(job.inputPath, readOptions(given)),
+    checksum(job.inputPath, (f) => stages.report('read', f / 2, `reading ${basename(job.inputPath)}`)),
+  ]);
   const covariates = readCovariates(read.data.obs, given);
   const warnings = [...covariates.warnings];
 
   stages.enter('qc', `QC of ${read.data.X.nRows} cells x ${read.data.X.nCols} genes`);
-  const cells = preprocessCells(read.data, given, covariates);
+  const cells = preprocessCells(read.data, given, covariates, (step) => {
+    if (step === 'hvg') stages.enter('hvg', 'highly variable genes');
+    else stages.report('qc', step === 'qc' ? 0 : 0.5, step === 'qc' ? 'QC metrics and filters' : 'normalising and log1p');
+  });
   stages.report('hvg', 1, `${cells.kept.length} cells, ${cells.highlyVariable.length} highly variable genes`);
   const params: SettledParams = settleParams(given, cells.kept.length);
 
@@ -126,7 +143,7 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
     }
 
     stages.enter('umap', 'UMAP of the latent space');
-    const coords = await umap(latent, { ...umapOptions(params), signal, onProgress: (f) => stages.report('umap', f, 'UMAP') });
+    const coords = await umap(latent, { ...umapOptions(params), signal, onProgress: (f, phase) => stages.report('umap', f, phase === 'knn' ? 'nearest neighbours' : 'UMAP layout') });
 
     stages.enter('markers', 'marker genes');
     const { data } = cells.pre;
@@ -148,7 +165,7 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
       history: training.history,
       provenance: { params, versions, clusters: { names: clusters.names, model_components: clusters.components }, ...(integration ? { integration } : {}) },
     };
-    const outputs = await writeResults(job.outDir, results);
+    const outputs = await writeResults(job.outDir, results, (f, file) => stages.report('write', f, `writing ${file}`));
     stages.leave();
     const manifest: PipelineManifest = {
       scgmdvae_version: versions.scgmdvae,

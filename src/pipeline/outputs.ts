@@ -235,9 +235,15 @@ const WRITERS: Record<Exclude<ResultFileName, 'manifest.json'>, Writer> = {
 };
 
 /** Writes every result file but the manifest into `outDir`; returns the names of all, manifest.json included. */
-export async function writeResults(outDir: string, results: RunResults): Promise<string[]> {
-  for (const [name, write] of Object.entries(WRITERS)) await write(join(outDir, name), results);
-  for (const condition of results.conditions) {
+export async function writeResults(outDir: string, results: RunResults, onProgress: (fraction: number, file: string) => void = () => {}): Promise<string[]> {
+  const writers = Object.entries(WRITERS);
+  const nFiles = writers.length + results.conditions.length;
+  for (const [i, [name, write]] of writers.entries()) {
+    onProgress(i / nFiles, name);
+    await write(join(outDir, name), results);
+  }
+  for (const [i, condition] of results.conditions.entries()) {
+    onProgress((writers.length + i) / nFiles, conditionUmapName(condition.name));
     const png = umapPng(results.umap, condition.codes, condition.categories, { title: `UMAP coloured by ${condition.name}`, axisLabels: UMAP_AXES });
     await writeFileAtomic(join(outDir, conditionUmapName(condition.name)), png);
   }

@@ -1,5 +1,9 @@
 import type { PipelineProgress, PipelineStage } from './types.js';
 
+/** A stage's own ETA needs this much of it done and this many seconds spent: earlier paces mislead. */
+const STAGE_ETA_MIN_FRACTION = 0.02;
+const STAGE_ETA_MIN_SECONDS = 1;
+
 /** Share of a typical run's wall time spent in each stage, for `overall` and the ETA. */
 const STAGE_WEIGHTS: Record<PipelineStage, number> = {
   read: 0.04,
@@ -41,6 +45,12 @@ export class StageTracker {
     const overall = Math.min(1, done + STAGE_WEIGHTS[stage] * clamped);
     const elapsed = (performance.now() - this.startedAt) / 1000;
     const etaSeconds = overall > 0.01 ? (elapsed * (1 - overall)) / overall : undefined;
-    this.emit({ stage, fraction: clamped, overall, message, ...extra, ...(etaSeconds === undefined ? {} : { etaSeconds: Math.round(etaSeconds) }) });
+    const inStage = this.current?.stage === stage ? (performance.now() - this.current.since) / 1000 : 0;
+    const stageEtaSeconds = clamped >= STAGE_ETA_MIN_FRACTION && inStage >= STAGE_ETA_MIN_SECONDS ? (inStage * (1 - clamped)) / clamped : undefined;
+    this.emit({
+      stage, fraction: clamped, overall, message, ...extra,
+      ...(etaSeconds === undefined ? {} : { etaSeconds: Math.round(etaSeconds) }),
+      ...(stageEtaSeconds === undefined ? {} : { stageEtaSeconds: Math.round(stageEtaSeconds) }),
+    });
   }
 }

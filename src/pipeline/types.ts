@@ -13,6 +13,8 @@ export interface PipelineProgress {
   epoch?: number;
   loss?: number;
   etaSeconds?: number;
+  /** Seconds left in the current stage, from its own pace (absent until it has gone on long enough to tell). */
+  stageEtaSeconds?: number;
 }
 
 export interface PipelineRunOptions {

@@ -13,5 +13,5 @@ export type { ScaleOptions } from './scale.js';
 export { geneMeanVar } from './mean-var.js';
 export type { GeneMeanVar } from './mean-var.js';
 export { preprocess } from './recipe.js';
-export type { PreprocessOptions, PreprocessResult, PreprocessSummary } from './recipe.js';
+export type { PreprocessOptions, PreprocessResult, PreprocessStep, PreprocessSummary } from './recipe.js';
 export { hvgCsv, qcCellsCsv } from './tables.js';

@@ -23,6 +23,9 @@ export interface PreprocessOptions extends QcFilters, Omit<HvgOptions, 'batch' |
   readonly geneSetPattern?: RegExp;
 }
 
+/** The steps of `preprocess`, announced as each begins. */
+export type PreprocessStep = 'qc' | 'normalize' | 'hvg';
+
 export interface PreprocessResult {
   /** QC metrics of every input cell and whether it was kept. */
   readonly qc: QcResult;
@@ -48,7 +51,7 @@ export interface PreprocessSummary {
  * QC (metrics, filters), normalize_total, log1p and highly variable genes on a dataset of counts,
  * in scanpy's order. The input is not modified.
  */
-export function preprocess(data: AnnData, options: PreprocessOptions): PreprocessResult {
+export function preprocess(data: AnnData, options: PreprocessOptions, onStep: (step: PreprocessStep) => void = () => {}): PreprocessResult {
   const kind = classifyValues(data.X);
   if (kind !== 'counts') {
     throw new PreprocessError(
@@ -57,6 +60,7 @@ export function preprocess(data: AnnData, options: PreprocessOptions): Preproces
   }
   const { flavor, batchKey } = options;
   const batchOfCell = batchKey === undefined ? undefined : asCategories(data.obs, batchKey, 'batch_key').codes;
+  onStep('qc');
   const qc = qcFilter(data.X, geneSetMask(data.var.index, options.geneSetPattern ?? MITO_PATTERN), options);
   const cells = flaggedIndices(qc.keepCells);
   const genes = flaggedIndices(qc.keepGenes);
@@ -68,6 +72,7 @@ export function preprocess(data: AnnData, options: PreprocessOptions): Preproces
   }
   const counts = submatrix(data.X, cells, genes);
   const batch = batchOfCell && Int32Array.from(cells, (r) => batchOfCell[r]!);
+  onStep('normalize');
   const normalized = normalizeTotal(counts, {
     targetSum: options.targetSum,
     excludeHighlyExpressed: options.excludeHighlyExpressed,
@@ -76,6 +81,7 @@ export function preprocess(data: AnnData, options: PreprocessOptions): Preproces
   });
   // the normalised values are a fresh array, so log1p may overwrite them
   const logged = log1p(normalized.matrix, { base: options.logBase, inPlace: true, valuesKind: 'other' });
+  onStep('hvg');
   const hvgOptions = { ...options, flavor, batch };
   const hvg =
     flavor === 'seurat_v3' || flavor === 'seurat_v3_paper'

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { progressLine } from '../../src/cli/run.js';
 import { repoRoot, tempDir } from '../io/fixtures.js';
 
 function cli(...args: string[]) {
@@ -23,6 +24,10 @@ describe('cli run', () => {
     assert.equal(summary.cells.kept, 499);
     const events = stderr.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
     assert.ok(events.some((e) => e.stage === 'fit' && e.epoch === 2));
+    // Every long stage moves within itself, not only at its start and end.
+    for (const stage of ['read', 'qc', 'umap', 'markers', 'write']) assert.ok(events.some((e) => e.stage === stage && e.fraction > 0 && e.fraction < 1), `${stage} reports progress within the stage`);
+    assert.ok(events.some((e) => e.stage === 'hvg' && e.fraction === 0), 'hvg is entered as its own stage');
+    assert.ok(events.some((e) => e.stage === 'umap' && e.message === 'nearest neighbours'));
     assert.deepEqual((await readdir(out)).sort(), [...summary.outputs].sort());
   });
 
@@ -50,5 +55,13 @@ describe('cli preprocess', () => {
     const foreign = cli('preprocess', join(repoRoot, 'test', 'fixtures', 'preprocess', 'pbmc3k_subset'), '--out', '/tmp/never', '--n-clusters', '3');
     assert.equal(foreign.code, 2);
     assert.match(foreign.stderr, /"n_clusters" is not a parameter of this command; it takes layer, genome, min_genes/);
+  });
+});
+
+describe('cli progress line', () => {
+  it('shows the job and the current stage, each with its bar and time left', () => {
+    const line = progressLine({ stage: 'umap', fraction: 0.5, overall: 0.8, message: 'UMAP layout', etaSeconds: 130, stageEtaSeconds: 65 });
+    assert.equal(line, '[################....]  80% | umap [#####.....]  50% 1m05s left UMAP layout | all 2m10s left');
+    assert.equal(progressLine({ stage: 'read', fraction: 0, overall: 0, message: 'reading x.h5ad' }), '[....................]   0% | read [..........]   0% reading x.h5ad');
   });
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { knn } from '../../src/neighbors/knn.js';
-import { fitCurveParams, umap } from '../../src/embed/umap.js';
+import { BLOCKS_ABOVE, fitCurveParams, umap } from '../../src/embed/umap.js';
 import { gaussianMixture } from '../fixtures/points/mixture.js';
 
 test('fitCurveParams matches umap-learn find_ab_params (scipy curve_fit)', () => {
@@ -59,4 +59,16 @@ test('umap reports progress and stops on abort', async () => {
   );
   assert.ok(fractions.length > 1 && fractions.every((f, i) => f >= 0 && f <= 1 && (i === 0 || f >= fractions[i - 1])));
   assert.ok(fractions.at(-1)! < 0.6);
+});
+
+test('above BLOCKS_ABOVE cells the blocked layout gives the same coordinates on one thread and on two, and keeps clusters apart', async () => {
+  const large = gaussianMixture(BLOCKS_ABOVE + 500, 8, 4, 13);
+  const neighbours = knn(large.points, 14, { method: 'exact' });
+  const one = await umap(large.points, { seed: 4, nEpochs: 30, knn: neighbours, threads: 1 });
+  const two = await umap(large.points, { seed: 4, nEpochs: 30, knn: neighbours, threads: 2 });
+  assert.deepEqual(one.data, two.data);
+  const embedded = knn(one, 10, { method: 'exact' });
+  let same = 0;
+  for (let i = 0; i < one.nRows; i++) for (let m = 0; m < 10; m++) if (large.labels[embedded.indices[i * 10 + m]] === large.labels[i]) same++;
+  assert.ok(same / (one.nRows * 10) > 0.98, `cluster purity ${same / (one.nRows * 10)}`);
 });

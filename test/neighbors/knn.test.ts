@@ -66,3 +66,38 @@ test('knn stops when its signal is aborted from the progress callback', () => {
     { name: 'AbortError' },
   );
 });
+
+/** Share of the exact neighbours that `found` lists (each row's set against the exact row's set). */
+function recall(found: Int32Array, exact: Int32Array, k: number): number {
+  let hits = 0;
+  for (let i = 0; i < exact.length / k; i++) {
+    const row = new Set(exact.subarray(i * k, i * k + k));
+    for (let m = 0; m < k; m++) if (row.has(found[i * k + m])) hits++;
+  }
+  return hits / exact.length;
+}
+
+test('NN-descent finds >= 95 % of the exact neighbours, the same ones for a seed, never the row itself', () => {
+  const { points } = gaussianMixture(4000, 16, 8, 5);
+  const k = 14;
+  const exact = knn(points, k, { method: 'exact' });
+  const approximate = knn(points, k, { method: 'nndescent', seed: 2 });
+  const r = recall(approximate.indices, exact.indices, k);
+  assert.ok(r >= 0.95, `recall ${r}`);
+  assert.deepEqual(knn(points, k, { method: 'nndescent', seed: 2 }), approximate);
+  for (let i = 0; i < 4000; i++) {
+    const row = Array.from(approximate.indices.subarray(i * k, i * k + k));
+    assert.ok(!row.includes(i) && new Set(row).size === k, `row ${i}`);
+    const dist = Array.from(approximate.distances.subarray(i * k, i * k + k));
+    assert.deepEqual(dist, [...dist].sort((a, b) => a - b));
+  }
+});
+
+test('NN-descent handles duplicates and tiny inputs', () => {
+  const data = new Float32Array([0, 0, 0, 0, 1, 0, 3, 0, 0, 2]);
+  const result = knn({ nRows: 5, nCols: 2, data }, 3, { method: 'nndescent' });
+  assert.deepEqual(Array.from(result.indices.subarray(0, 3)), [1, 2, 4]);
+  assert.deepEqual(Array.from(result.distances.subarray(0, 3)), [0, 1, 2]);
+  const identical = knn({ nRows: 40, nCols: 3, data: new Float32Array(120).fill(1) }, 5, { method: 'nndescent' });
+  assert.ok(identical.distances.every((v) => v === 0));
+});
