@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ServiceConfig } from '../config.js';
 import { packageRoot } from '../paths.js';
 import { pipelineParamsSchema } from '../pipeline/params.js';
-import { connectRedis, createQueue, redisKeys } from '../queue/index.js';
+import { connectRedis, createQueues, redisKeys } from '../queue/index.js';
 import { createStorage } from '../storage/index.js';
 import auth from './auth.js';
 import type { ApiContext, DatasetInspector } from './context.js';
@@ -45,25 +45,36 @@ export async function buildApi(config: ServiceConfig, options: BuildApiOptions =
     genReqId: (req) => requestId(req.headers['x-request-id']),
     ajv: { customOptions: { removeAdditional: false } },
   });
-  const storage = await createStorage(config.dataDir);
   const redis = connectRedis(config, 'api');
   redis.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'redis connection error'));
+  let storage;
+  try {
+    storage = await createStorage(config, redis);
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
+  // Uploads a killed API process left behind; it waits for Redis like any request would.
+  storage.sweepAbandonedUploads().then(
+    (swept) => swept > 0 && app.log.info({ swept }, 'abandoned uploads removed'),
+    (err: Error) => app.log.warn({ err: { message: err.message } }, 'abandoned uploads not swept'),
+  );
   const ctx: ApiContext = {
     config,
     storage,
     redis,
     keys: redisKeys(config.redisPrefix),
-    queue: createQueue(config, redis),
+    queues: createQueues(config, redis),
     inspect: options.inspect ?? inspectUpload,
     eventsPollMs: options.eventsPollMs ?? 1_000,
     counters: { uploadBytes: 0, uploadsAccepted: 0, uploadsRejected: 0 },
   };
-  ctx.queue.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'queue error'));
+  for (const queue of Object.values(ctx.queues)) queue.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'queue error'));
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
   app.addHook('onClose', async () => {
-    await ctx.queue.close().catch(() => undefined);
+    await Promise.all(Object.values(ctx.queues).map((queue) => queue.close().catch(() => undefined)));
     redis.disconnect();
   });
 

@@ -79,7 +79,7 @@ function iso(ms: number | undefined): string | null {
 }
 
 export async function describeJob(ctx: ApiContext, record: JobRecord): Promise<JobView> {
-  const [job, cancelFlag] = await Promise.all([ctx.queue.getJob(record.id), ctx.redis.exists(ctx.keys.cancel(record.id))]);
+  const [job, cancelFlag] = await Promise.all([ctx.queues[record.queue].getJob(record.id), ctx.redis.exists(ctx.keys.cancel(record.id))]);
   const queueState = job ? await job.getState() : undefined;
   const queued = job && queueState && queueState !== 'unknown' ? { state: queueState, job } : undefined;
   // Only a finished job has an outcome worth reading; polls of running jobs skip the file.

@@ -4,11 +4,13 @@
  * The child is a separate process so that training never blocks the worker's lock renewal.
  */
 import { UnrecoverableError, WaitingError, type SandboxedJob } from 'bullmq';
-import { rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { StorageConfig } from '../config.js';
 import { InputError, redactPaths } from '../errors.js';
 import type { PipelineJob, PipelineProgress, PipelineRunOptions } from '../pipeline/types.js';
-import { LocalStorage } from '../storage/local.js';
-import type { JobOutcome } from '../storage/types.js';
+import { JobFiles, createObjectStore, objectKeys, type JobOutcome } from '../storage/index.js';
 import type { AnalysisJobData, StoredProgress } from './index.js';
 
 export type PipelineFunction = (job: PipelineJob, options: PipelineRunOptions) => Promise<unknown>;
@@ -19,8 +21,27 @@ export const RELEASE_REASON = 'scgmdvae:release';
 /** Progress more often than this goes to Redis only when the stage changes. */
 const PROGRESS_INTERVAL_MS = 250;
 
-/** The environment variable through which the worker tells its children where the data lives. */
-export const DATA_DIR_ENV = 'DATA_DIR';
+/** The environment variable through which the worker tells its children where the data lives (JSON of ChildStorage). */
+export const STORAGE_ENV = 'SCGMDVAE_CHILD_STORAGE';
+
+export interface ChildStorage {
+  storage: StorageConfig;
+  /** Each attempt works in <scratchDir>/<job id>/<attempt>/, removed when it ends. */
+  scratchDir: string;
+}
+
+let childFiles: Promise<{ files: JobFiles; scratchDir: string }> | undefined;
+
+/** The store, opened once per child process (a child runs many jobs). */
+function jobFiles(): Promise<{ files: JobFiles; scratchDir: string }> {
+  childFiles ??= (async () => {
+    const setting = process.env[STORAGE_ENV];
+    if (!setting) throw new Error(`${STORAGE_ENV} is not set in the worker's child process`);
+    const { storage, scratchDir } = JSON.parse(setting) as ChildStorage;
+    return { files: new JobFiles(await createObjectStore(storage)), scratchDir };
+  })();
+  return childFiles;
+}
 
 function throttledProgress(job: SandboxedJob<AnalysisJobData>, paths: Record<string, string>): (event: PipelineProgress) => void {
   let lastStage = '';
@@ -51,24 +72,30 @@ export function createProcessor(runPipeline: PipelineFunction) {
   if (process.send) process.once('disconnect', () => process.exit(1));
 
   return async function processAnalysis(job: SandboxedJob<AnalysisJobData>, token?: string, signal?: AbortSignal): Promise<{ results: string }> {
-    const dataDir = process.env[DATA_DIR_ENV];
-    if (!dataDir) throw new Error(`${DATA_DIR_ENV} is not set in the worker's child process`);
-    const storage = new LocalStorage(dataDir);
+    const { files, scratchDir } = await jobFiles();
     const { jobId, datasetId, params } = job.data;
-    const finish = (outcome: Pick<JobOutcome, 'state' | 'error'>) =>
-      storage.setOutcome(jobId, { ...outcome, finished_at: new Date().toISOString(), attempts: job.attemptsStarted });
+    const outcomeOf = (outcome: Pick<JobOutcome, 'state' | 'error'>): JobOutcome => ({
+      ...outcome,
+      finished_at: new Date().toISOString(),
+      attempts: job.attemptsStarted,
+    });
+    const finish = (outcome: Pick<JobOutcome, 'state' | 'error'>) => files.setOutcome(jobId, outcomeOf(outcome));
 
-    await storage.clearOutcome(jobId);
-    const outDir = await storage.newAttemptDir(jobId);
-    const inputPath = storage.datasetPath(datasetId);
-    const paths = { [outDir]: 'the results folder', [inputPath]: 'the dataset' };
+    await files.clearOutcome(jobId);
+    // The input and the results stay on this machine's disk while the pipeline runs; only finished results are uploaded.
+    const attempt = randomUUID();
+    const jobScratch = join(scratchDir, jobId);
+    const outDir = join(jobScratch, attempt, 'results');
+    const inputCopy = join(jobScratch, attempt, 'input');
+    const paths: Record<string, string> = { [outDir]: 'the results folder', [inputCopy]: 'the dataset', [jobScratch]: 'the job folder' };
     try {
+      await mkdir(outDir, { recursive: true });
+      const inputPath = await files.objects.localCopy(objectKeys.datasetData(datasetId), inputCopy);
+      paths[inputPath] = 'the dataset';
       await runPipeline({ inputPath, outDir, params }, { signal, onProgress: throttledProgress(job, paths) });
-      await storage.publishResults(jobId, outDir);
-      await finish({ state: 'COMPLETE' });
-      return { results: `jobs/${jobId}/results` };
+      await files.publishResults(jobId, attempt, outDir, outcomeOf({ state: 'COMPLETE' }));
+      return { results: objectKeys.attempt(jobId, attempt) };
     } catch (err) {
-      await rm(outDir, { recursive: true, force: true });
       if (signal?.aborted && signal.reason === RELEASE_REASON && token) {
         await job.moveToWait(token);
         throw new WaitingError();
@@ -83,6 +110,8 @@ export function createProcessor(runPipeline: PipelineFunction) {
         throw new UnrecoverableError(message);
       }
       throw reportable(err, paths);
+    } finally {
+      await rm(jobScratch, { recursive: true, force: true });
     }
   };
 }

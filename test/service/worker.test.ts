@@ -13,7 +13,7 @@ import { startApi, type RunningApi } from '../../src/api/app.js';
 import type { ServiceConfig } from '../../src/config.js';
 import { resultFileNames } from '../../src/pipeline/result-files.js';
 import { startWorker, type RunningWorker } from '../../src/queue/worker.js';
-import { FAKE_PROCESSOR, FIXTURES, TENX_H5, TERMINAL, bearer, cleanup, newKey, pollJob, submit, testConfig, upload, type JobJson } from './helpers.js';
+import { FAKE_PROCESSOR, FIXTURES, TENX_H5, TERMINAL, bearer, cleanup, dataDirOf, newKey, pollJob, submit, testConfig, upload, type JobJson } from './helpers.js';
 
 const WORKER_ENV = { WORKER_LOCK_MS: '1500', WORKER_STALLED_CHECK_MS: '500', JOB_ATTEMPTS: '2' };
 let config: ServiceConfig;
@@ -74,7 +74,7 @@ describe('an in-process worker', () => {
       assert.equal(png.headers.get('content-type'), 'image/png');
       await png.arrayBuffer();
     }
-    assert.deepEqual(await readdir(join(config.dataDir, 'jobs', job.id)), ['job.json', 'outcome.json', 'results']);
+    assert.deepEqual(await readdir(join(dataDirOf(config), 'jobs', job.id)), ['job.json', 'outcome.json', 'results']);
 
     const ready = await fetch(`${api.url}/readyz`);
     assert.equal(ready.status, 200);
@@ -141,7 +141,7 @@ describe('an in-process worker', () => {
 /** A worker in its own process, so it can be killed; resolves once it listens to the queue. */
 async function spawnWorker(env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('worker-main.ts', FIXTURES))], {
-    env: { ...process.env, ...WORKER_ENV, DATA_DIR: config.dataDir, REDIS_PREFIX: config.redisPrefix, LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, ...WORKER_ENV, DATA_DIR: dataDirOf(config), REDIS_PREFIX: config.redisPrefix, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let output = '';
@@ -181,7 +181,7 @@ describe('worker processes', () => {
       assert.equal(done.attempts.made, 3);
       const csv = await fetch(`${api.url}/v1/jobs/${job.id}/results/cells.csv`, { headers: bearer(key) });
       assert.equal(await csv.text(), 'cell,cluster\nc1,0\nc2,1\n');
-      assert.deepEqual(await readdir(join(config.dataDir, 'jobs', job.id)), ['job.json', 'outcome.json', 'results']);
+      assert.deepEqual(await readdir(join(dataDirOf(config), 'jobs', job.id)), ['job.json', 'outcome.json', 'results']);
       assert.equal((await fetch(`${api.url}/v1/datasets/${datasetId}`, { headers: bearer(key) })).status, 200);
     } finally {
       last.kill('SIGTERM');
