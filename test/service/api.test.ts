@@ -278,7 +278,8 @@ describe('operations', () => {
     const response = await fetch(`${api.url}/metrics`);
     assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
     const text = await response.text();
-    assert.match(text, /^scgmdvae_queue_jobs\{state="waiting"\} \d+$/m);
+    assert.match(text, /^scgmdvae_queue_jobs\{queue="cpu",state="waiting"\} \d+$/m);
+    assert.match(text, /^scgmdvae_queue_jobs\{queue="gpu",state="waiting"\} \d+$/m);
     assert.match(text, /^scgmdvae_job_duration_seconds_bucket\{state="COMPLETE",le="\+Inf"\} \d+$/m);
     assert.match(text, /^scgmdvae_upload_bytes_total [1-9]\d*$/m);
     assert.match(text, /^scgmdvae_redis_up 1$/m);

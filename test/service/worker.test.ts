@@ -42,6 +42,15 @@ async function submitted(params: Record<string, unknown>): Promise<JobJson> {
 
 const ended = (job: JobJson) => TERMINAL.includes(job.state);
 
+/** The job's folder holds its record, its outcome and the one attempt that finished; its scratch folder is gone. */
+async function assertPublishedOnce(jobId: string): Promise<void> {
+  const jobDir = join(dataDirOf(config), 'jobs', jobId);
+  assert.deepEqual((await readdir(jobDir)).sort(), ['attempts', 'job.json', 'outcome.json']);
+  assert.equal((await readdir(join(jobDir, 'attempts'))).length, 1, 'killed attempts leave nothing');
+  const scratch = await readdir(config.scratchDir).catch((): string[] => []);
+  assert.ok(!scratch.includes(jobId), 'the scratch folder is removed');
+}
+
 describe('an in-process worker', () => {
   let worker: RunningWorker;
   before(async () => {
@@ -74,7 +83,7 @@ describe('an in-process worker', () => {
       assert.equal(png.headers.get('content-type'), 'image/png');
       await png.arrayBuffer();
     }
-    assert.deepEqual(await readdir(join(dataDirOf(config), 'jobs', job.id)), ['job.json', 'outcome.json', 'results']);
+    await assertPublishedOnce(job.id);
 
     const ready = await fetch(`${api.url}/readyz`);
     assert.equal(ready.status, 200);
@@ -141,7 +150,7 @@ describe('an in-process worker', () => {
 /** A worker in its own process, so it can be killed; resolves once it listens to the queue. */
 async function spawnWorker(env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('worker-main.ts', FIXTURES))], {
-    env: { ...process.env, ...WORKER_ENV, DATA_DIR: dataDirOf(config), REDIS_PREFIX: config.redisPrefix, LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, ...WORKER_ENV, DATA_DIR: dataDirOf(config), SCRATCH_DIR: config.scratchDir, REDIS_PREFIX: config.redisPrefix, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let output = '';
@@ -181,7 +190,7 @@ describe('worker processes', () => {
       assert.equal(done.attempts.made, 3);
       const csv = await fetch(`${api.url}/v1/jobs/${job.id}/results/cells.csv`, { headers: bearer(key) });
       assert.equal(await csv.text(), 'cell,cluster\nc1,0\nc2,1\n');
-      assert.deepEqual(await readdir(join(dataDirOf(config), 'jobs', job.id)), ['job.json', 'outcome.json', 'results']);
+      await assertPublishedOnce(job.id);
       assert.equal((await fetch(`${api.url}/v1/datasets/${datasetId}`, { headers: bearer(key) })).status, 200);
     } finally {
       last.kill('SIGTERM');
