@@ -108,21 +108,27 @@ export default async function datasetRoutes(app: FastifyInstance, ctx: ApiContex
     },
     async (request, reply) => {
       const dataset = await ownedDataset(request);
-      // The jobs still registered on the dataset whose end no worker released (one that died): asked of the queue.
+      // Jobs still registered on the dataset whose end no worker released (one that died) are asked of the queue,
+      // up to the first that has not ended: that one is the answer.
+      let running: { id: string; state: string } | undefined;
       const finished = async (jobIds: string[]) => {
         const ended: string[] = [];
         for (const jobId of jobIds) {
           const job = await storage.getJob(jobId);
-          if (!job || isTerminal((await describeJob(ctx, job)).state)) ended.push(jobId);
+          const state = job ? (await describeJob(ctx, job)).state : undefined;
+          if (state && !isTerminal(state)) {
+            running = { id: jobId, state };
+            break;
+          }
+          ended.push(jobId);
         }
         return ended;
       };
       const result = await storage.deleteDataset(dataset, finished);
       if ('missing' in result) throw new HttpProblem(404, `no dataset ${dataset.id}`);
       if ('usedBy' in result) {
-        const job = await storage.getJob(result.usedBy[0]!);
-        const state = job ? (await describeJob(ctx, job)).state : 'QUEUED';
-        throw new HttpProblem(409, `job ${result.usedBy[0]} (${state}) uses this dataset; cancel it or wait for it to end`);
+        const job = running ?? { id: result.usedBy[0], state: 'QUEUED' };
+        throw new HttpProblem(409, `job ${job.id} (${job.state}) uses this dataset; cancel it or wait for it to end`);
       }
       request.log.info({ dataset: dataset.id }, 'dataset deleted');
       return reply.code(204).send();

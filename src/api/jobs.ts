@@ -176,8 +176,9 @@ export default async function jobRoutes(app: FastifyInstance, ctx: ApiContext): 
       let scanned = 0;
       for (;;) {
         const page = await storage.listJobs(request.user, after, limit);
+        const views = await Promise.all(page.items.map((record) => describeJob(ctx, record)));
         for (const [i, record] of page.items.entries()) {
-          const view = await describeJob(ctx, record);
+          const view = views[i]!;
           if (!state || view.state === state) jobs.push(view);
           scanned += 1;
           after = record;

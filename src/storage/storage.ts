@@ -164,7 +164,8 @@ export class Storage extends JobFiles {
 
   /**
    * Deletes the dataset unless an unfinished job uses it. `finished` says which of the jobs still registered on it
-   * have ended (a worker that died may not have released them); those are released and the delete is tried again.
+   * have ended (a worker that died may not have released them), in order, and may stop at the first that has not;
+   * the ended ones are released, and when that was all of them the delete is tried again.
    */
   async deleteDataset(record: DatasetRecord, finished: (jobIds: string[]) => Promise<string[]>): Promise<DeleteResult> {
     const attempt = async (): Promise<DeleteResult> => {
@@ -181,10 +182,10 @@ export class Storage extends JobFiles {
       return answer.length === 0 ? { deleted: true } : { deleted: false, usedBy: answer as string[] };
     };
     let result = await attempt();
-    if (!result.deleted && 'usedBy' in result) {
-      const ended = await finished(result.usedBy);
-      if (ended.length === 0) return result;
-      await this.redis.srem(this.keys.datasetJobs(record.id), ...ended);
+    if ('usedBy' in result) {
+      const ended = new Set(await finished(result.usedBy));
+      if (ended.size > 0) await this.redis.srem(this.keys.datasetJobs(record.id), ...ended);
+      if (ended.size < result.usedBy.length) return { deleted: false, usedBy: result.usedBy.filter((id) => !ended.has(id)) };
       result = await attempt();
     }
     if (result.deleted) await this.objects.deletePrefix(objectKeys.dataset(record.id));
