@@ -54,11 +54,15 @@ export async function buildApi(config: ServiceConfig, options: BuildApiOptions =
     redis.disconnect();
     throw err;
   }
-  // Uploads a killed API process left behind; it waits for Redis like any request would.
-  storage.sweepAbandonedUploads().then(
-    (swept) => swept > 0 && app.log.info({ swept }, 'abandoned uploads removed'),
-    (err: Error) => app.log.warn({ err: { message: err.message } }, 'abandoned uploads not swept'),
-  );
+  // Records of a store Redis has not indexed yet, and uploads a killed API process left behind.
+  storage
+    .indexStoredRecords()
+    .then((indexed) => indexed > 0 && app.log.info({ indexed }, 'stored records indexed in Redis'))
+    .then(() => storage.sweepAbandonedUploads())
+    .then(
+      (swept) => swept > 0 && app.log.info({ swept }, 'abandoned uploads removed'),
+      (err: Error) => app.log.warn({ err: { message: err.message } }, 'stored records not indexed or uploads not swept'),
+    );
   const ctx: ApiContext = {
     config,
     storage,

@@ -46,6 +46,8 @@ export function redisKeys(prefix: string) {
     datasetJobs: (id: string) => `${prefix}:dataset-jobs:${id}`,
     /** Sorted set: dataset ids of uploads in progress -> when they started (ms). */
     pendingUploads: `${prefix}:uploads`,
+    /** Set once the records kept in the object store have been indexed in this Redis. */
+    recordsIndexed: `${prefix}:records-indexed`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -20,13 +20,17 @@ export class JobFiles {
     await this.objects.put(objectKeys.outcome(jobId), Buffer.from(JSON.stringify(outcome, null, 2)));
   }
 
-  async getOutcome(jobId: string): Promise<JobOutcome | undefined> {
-    if (!ID_PATTERN.test(jobId)) return undefined;
-    const file = await this.objects.get(objectKeys.outcome(jobId));
+  /** A small JSON object of the store (an outcome, a record's copy), or undefined when there is none. */
+  protected async readJson<T>(key: string): Promise<T | undefined> {
+    const file = await this.objects.get(key);
     if (!file) return undefined;
     const chunks: Buffer[] = [];
     for await (const chunk of file.stream) chunks.push(chunk as Buffer);
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as JobOutcome;
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+  }
+
+  getOutcome(jobId: string): Promise<JobOutcome | undefined> {
+    return ID_PATTERN.test(jobId) ? this.readJson<JobOutcome>(objectKeys.outcome(jobId)) : Promise.resolve(undefined);
   }
 
   async clearOutcome(jobId: string): Promise<void> {

@@ -29,10 +29,13 @@ redis.call('ZADD', KEYS[4], 0, ARGV[2])
 redis.call('ZADD', KEYS[5], 0, ARGV[2])
 return 1`;
 
-/** Deletes a dataset's record unless unfinished jobs use it: 'missing', the ids of those jobs, or an empty list (deleted). */
+/** A refused delete names this many of the jobs that use the dataset at most. */
+const USERS_SHOWN = 20;
+
+/** Deletes a dataset's record unless unfinished jobs use it: 'missing', some of those jobs' ids, or an empty list (deleted). */
 const DELETE_DATASET_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
-local users = redis.call('SMEMBERS', KEYS[2])
+local users = redis.call('SRANDMEMBER', KEYS[2], ARGV[2])
 if #users > 0 then return users end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
@@ -131,6 +134,41 @@ export class Storage extends JobFiles {
     return ids.length;
   }
 
+  /**
+   * Fills Redis with the records kept beside the objects (a store written before records lived in Redis, or a
+   * Redis that lost its data), once per Redis (a marker key); records already there are left as they are.
+   */
+  async indexStoredRecords(): Promise<number> {
+    if (await this.redis.exists(this.keys.recordsIndexed)) return 0;
+    let count = 0;
+    for (const id of (await this.objects.listFolders('datasets/')).filter((name) => ID_PATTERN.test(name))) {
+      const record = await this.readJson<DatasetRecord>(objectKeys.datasetRecord(id));
+      if (!record) continue;
+      await this.redis
+        .multi()
+        .set(this.keys.dataset(id), JSON.stringify(record), 'NX')
+        .zadd(this.keys.datasets(record.owner), 0, member(record))
+        .zadd(this.keys.datasets(undefined), 0, member(record))
+        .exec();
+      count += 1;
+    }
+    for (const id of (await this.objects.listFolders('jobs/')).filter((name) => ID_PATTERN.test(name))) {
+      const stored = await this.readJson<JobRecord>(objectKeys.jobRecord(id));
+      if (!stored) continue;
+      // Jobs from before the capability queues were in neither; their state comes from their outcome.
+      const record: JobRecord = { ...stored, queue: stored.queue ?? 'cpu' };
+      await this.redis
+        .multi()
+        .set(this.keys.job(id), JSON.stringify(record), 'NX')
+        .zadd(this.keys.jobs(record.owner), 0, member(record))
+        .zadd(this.keys.jobs(undefined), 0, member(record))
+        .exec();
+      count += 1;
+    }
+    await this.redis.set(this.keys.recordsIndexed, new Date().toISOString());
+    return count;
+  }
+
   private async read<T>(key: string): Promise<T | undefined> {
     const json = await this.redis.get(key);
     return json === null ? undefined : (JSON.parse(json) as T);
@@ -163,9 +201,9 @@ export class Storage extends JobFiles {
   }
 
   /**
-   * Deletes the dataset unless an unfinished job uses it. `finished` says which of the jobs still registered on it
-   * have ended (a worker that died may not have released them), in order, and may stop at the first that has not;
-   * the ended ones are released, and when that was all of them the delete is tried again.
+   * Deletes the dataset unless an unfinished job uses it. `finished` says which of (some of) the jobs still
+   * registered on it have ended (a worker that died may not have released them), in order, and may stop at the
+   * first that has not; the ended ones are released, and when that was all of them the delete is tried again.
    */
   async deleteDataset(record: DatasetRecord, finished: (jobIds: string[]) => Promise<string[]>): Promise<DeleteResult> {
     const attempt = async (): Promise<DeleteResult> => {
@@ -177,19 +215,21 @@ export class Storage extends JobFiles {
         this.keys.datasets(record.owner),
         this.keys.datasets(undefined),
         member(record),
+        USERS_SHOWN,
       )) as string | string[];
       if (answer === 'missing') return { deleted: false, missing: true };
       return answer.length === 0 ? { deleted: true } : { deleted: false, usedBy: answer as string[] };
     };
-    let result = await attempt();
-    if ('usedBy' in result) {
+    for (;;) {
+      const result = await attempt();
+      if (!('usedBy' in result)) {
+        if (result.deleted) await this.objects.deletePrefix(objectKeys.dataset(record.id));
+        return result;
+      }
       const ended = new Set(await finished(result.usedBy));
       if (ended.size > 0) await this.redis.srem(this.keys.datasetJobs(record.id), ...ended);
       if (ended.size < result.usedBy.length) return { deleted: false, usedBy: result.usedBy.filter((id) => !ended.has(id)) };
-      result = await attempt();
     }
-    if (result.deleted) await this.objects.deletePrefix(objectKeys.dataset(record.id));
-    return result;
   }
 
   /** Records a job and registers it on its dataset in one step; false (nothing written) when the dataset is gone. */

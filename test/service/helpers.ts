@@ -38,14 +38,14 @@ export function dataDirOf(config: ServiceConfig): string {
   return config.storage.root;
 }
 
-/** Deletes every Redis key under the config's prefix, its data dir and its scratch dir. */
-export async function cleanup(config: ServiceConfig): Promise<void> {
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+/** Deletes every Redis key under `prefix`. */
+export async function deleteRedisKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined);
   try {
     let cursor = '0';
     for (let round = 0; round < 10_000; round++) {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${config.redisPrefix}:*`, 'COUNT', 1000);
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
       if (found.length) await redis.del(...found);
       cursor = next;
       if (cursor === '0') break;
@@ -53,6 +53,11 @@ export async function cleanup(config: ServiceConfig): Promise<void> {
   } finally {
     redis.disconnect();
   }
+}
+
+/** Deletes every Redis key under the config's prefix, its data dir and its scratch dir. */
+export async function cleanup(config: ServiceConfig): Promise<void> {
+  await deleteRedisKeys(config.redisUrl, config.redisPrefix);
   if (config.storage.kind === 'file') await rm(config.storage.root, { recursive: true, force: true });
   await rm(config.scratchDir, { recursive: true, force: true });
 }

@@ -14,7 +14,7 @@ import type { Redis } from 'ioredis';
 import type { ServiceConfig } from '../../src/config.js';
 import { connectRedis, redisKeys } from '../../src/queue/index.js';
 import { createObjectStore, createStorage, objectKeys, type DatasetRecord, type JobRecord, type Storage } from '../../src/storage/index.js';
-import { cleanup, startS3, testConfig, type TestS3 } from './helpers.js';
+import { cleanup, deleteRedisKeys, startS3, testConfig, type TestS3 } from './helpers.js';
 
 async function text(storage: Storage, key: string): Promise<string | undefined> {
   const file = await storage.objects.get(key);
@@ -174,6 +174,28 @@ for (const backend of ['file', 's3'] as const) {
       });
       assert.deepEqual(asked, [[second.id]]);
       assert.equal(result.deleted, true);
+    });
+
+    test('records kept beside the objects are indexed into a Redis that lacks them, once', async () => {
+      const dataset = await storedDataset(storage, 'indexer');
+      const job = jobRecord('indexer', dataset.id, new Date().toISOString());
+      await storage.submitJob(job);
+      const fresh = { ...config, redisPrefix: `${config.redisPrefix}-fresh` };
+      const other = await createStorage(fresh, redis);
+      try {
+        assert.equal(await other.getDataset(dataset.id), undefined);
+        assert.ok((await other.indexStoredRecords()) >= 2);
+        assert.deepEqual(await other.getDataset(dataset.id), dataset);
+        assert.deepEqual(await other.getJob(job.id), job);
+        assert.deepEqual((await other.listJobs({ name: 'indexer', admin: false }, undefined, 10)).items, [job]);
+        assert.equal(await other.indexStoredRecords(), 0, 'once per Redis');
+        // Results published by a rename, before attempt prefixes, are found where they are.
+        await storage.objects.put(`${objectKeys.renamedResults(job.id)}cells.csv`, Buffer.from('old'));
+        await storage.setOutcome(job.id, { state: 'COMPLETE', finished_at: 'then', attempts: 1 });
+        assert.deepEqual(await other.readResultRange(job.id, 'cells.csv', 0, 10), new TextEncoder().encode('old'));
+      } finally {
+        await deleteRedisKeys(fresh.redisUrl, fresh.redisPrefix);
+      }
     });
 
     test('an upload abandoned by a process that died is swept after an hour', async () => {
