@@ -11,7 +11,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { RedisKeys } from '../queue/index.js';
 import { JobFiles } from './job-files.js';
 import { ID_PATTERN, objectKeys } from './keys.js';
@@ -112,16 +112,16 @@ export class Storage extends JobFiles {
   /** Writes the record of a received upload (record.id must be upload.id): from then on it is a dataset. */
   async saveDataset(upload: ReceivedUpload, record: DatasetRecord): Promise<void> {
     if (record.id !== upload.id) throw new Error('a dataset record keeps the id its upload was stored under');
-    const json = JSON.stringify(record);
-    await this.objects.put(objectKeys.datasetRecord(record.id), Buffer.from(json));
-    await this.redis
-      .multi()
-      .set(this.keys.dataset(record.id), json)
-      .zadd(this.keys.datasets(record.owner), 0, member(record))
-      .zadd(this.keys.datasets(undefined), 0, member(record))
-      .zrem(this.keys.pendingUploads, record.id)
-      .exec();
+    await this.objects.put(objectKeys.datasetRecord(record.id), Buffer.from(JSON.stringify(record)));
+    await this.indexed(this.redis.multi(), this.keys.dataset(record.id), this.keys.datasets, record).zrem(this.keys.pendingUploads, record.id).exec();
     await this.dropLocalCopy(upload);
+  }
+
+  /** Adds to `multi` the writes of a record and its two index entries (its owner's, everyone's); with 'NX' only a missing record. */
+  private indexed(multi: ChainableCommander, key: string, index: (owner: string | undefined) => string, record: Indexed & { owner: string }, only?: 'NX'): ChainableCommander {
+    const json = JSON.stringify(record);
+    (only ? multi.set(key, json, only) : multi.set(key, json)).zadd(index(record.owner), 0, member(record)).zadd(index(undefined), 0, member(record));
+    return multi;
   }
 
   /** Removes the objects of uploads whose API process died before committing or discarding them. */
@@ -144,12 +144,7 @@ export class Storage extends JobFiles {
     for (const id of (await this.objects.listFolders('datasets/')).filter((name) => ID_PATTERN.test(name))) {
       const record = await this.readJson<DatasetRecord>(objectKeys.datasetRecord(id));
       if (!record) continue;
-      await this.redis
-        .multi()
-        .set(this.keys.dataset(id), JSON.stringify(record), 'NX')
-        .zadd(this.keys.datasets(record.owner), 0, member(record))
-        .zadd(this.keys.datasets(undefined), 0, member(record))
-        .exec();
+      await this.indexed(this.redis.multi(), this.keys.dataset(id), this.keys.datasets, record, 'NX').exec();
       count += 1;
     }
     for (const id of (await this.objects.listFolders('jobs/')).filter((name) => ID_PATTERN.test(name))) {
@@ -157,12 +152,7 @@ export class Storage extends JobFiles {
       if (!stored) continue;
       // Jobs from before the capability queues were in neither; their state comes from their outcome.
       const record: JobRecord = { ...stored, queue: stored.queue ?? 'cpu' };
-      await this.redis
-        .multi()
-        .set(this.keys.job(id), JSON.stringify(record), 'NX')
-        .zadd(this.keys.jobs(record.owner), 0, member(record))
-        .zadd(this.keys.jobs(undefined), 0, member(record))
-        .exec();
+      await this.indexed(this.redis.multi(), this.keys.job(id), this.keys.jobs, record, 'NX').exec();
       count += 1;
     }
     await this.redis.set(this.keys.recordsIndexed, new Date().toISOString());
