@@ -183,7 +183,7 @@ describe('jobs without a worker', () => {
     assert.ok(Number(first.headers.get('retry-after')) > 0);
     assert.equal(job.state, 'QUEUED');
     assert.equal((job.params as { epochs: number }).epochs, 3);
-    assert.equal((job.params as { n_clusters: number }).n_clusters, 10, 'defaults are filled in');
+    assert.equal((job.params as { n_clusters: unknown }).n_clusters, 'auto', 'defaults are filled in');
 
     const again = await submit(api.url, alice, body, { 'idempotency-key': 'run-1' });
     assert.equal(again.status, 202);

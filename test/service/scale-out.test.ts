@@ -1,7 +1,7 @@
 /**
  * Many machines, no shared disk: two API processes and two worker processes with scratch folders of their own,
  * one Redis and an S3-protocol server (s3rver on loopback), no DATA_DIR anywhere. Ten jobs of two users all end
- * COMPLETE and download from either API; a worker killed with -9 mid-job leaves it to the other, which finishes
+ * COMPLETE and download from either API (one streams, one redirects to presigned URLs); a worker killed with -9 mid-job leaves it to the other, which finishes
  * it; another user's records answer 404 on both APIs. The pipeline is the fake one (queue and storage mechanics).
  */
 import assert from 'node:assert/strict';
@@ -52,7 +52,8 @@ after(async () => {
 });
 
 test('two APIs, two workers without a shared disk: 10 jobs of 2 users COMPLETE; kill -9 of a worker mid-job; 404 across users', async () => {
-  const [apiA, apiB] = await Promise.all([spawnReady('api-main.ts', {}), spawnReady('api-main.ts', {})]);
+  // B answers downloads with a redirect to a presigned URL of the store; fetch follows it.
+  const [apiA, apiB] = await Promise.all([spawnReady('api-main.ts', {}), spawnReady('api-main.ts', { S3_PRESIGN: 'true' })]);
   const apis = [apiA.ready, apiB.ready];
   const scratch = [join(scratchRoot, 'worker-1'), join(scratchRoot, 'worker-2')];
   const workers = await Promise.all(scratch.map((dir) => spawnReady('worker-main.ts', { SCRATCH_DIR: dir })));
@@ -90,6 +91,8 @@ test('two APIs, two workers without a shared disk: 10 jobs of 2 users COMPLETE; 
     for (const api of apis) {
       const csv = await fetch(`${api}/v1/jobs/${job.id}/results/cells.csv`, { headers: bearer(users[job.user]!.key) });
       assert.equal(csv.status, 200);
+      assert.equal(csv.redirected, api === apiB.ready);
+      assert.equal(csv.headers.get('content-disposition'), `attachment; filename="${job.id}-cells.csv"`);
       assert.equal(csv.headers.get('content-type'), 'text/csv; charset=utf-8');
       assert.equal(await csv.text(), 'cell,cluster\nc1,0\nc2,1\n');
       const other = users[1 - job.user]!.key;
