@@ -47,22 +47,26 @@ export async function buildApi(config: ServiceConfig, options: BuildApiOptions =
   });
   const redis = connectRedis(config, 'api');
   redis.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'redis connection error'));
+  const opened = createStorage(config, redis);
+  // On each connection (a Redis that restarted may have lost its data): records of the store Redis has not
+  // indexed, then uploads a killed API process left behind.
+  redis.on('ready', () => {
+    opened
+      .then(async (storage) => {
+        const indexed = await storage.indexStoredRecords();
+        if (indexed > 0) app.log.info({ indexed }, 'stored records indexed in Redis');
+        const swept = await storage.sweepAbandonedUploads();
+        if (swept > 0) app.log.info({ swept }, 'abandoned uploads removed');
+      })
+      .catch((err: Error) => app.log.warn({ err: { message: err.message } }, 'stored records not indexed or uploads not swept'));
+  });
   let storage;
   try {
-    storage = await createStorage(config, redis);
+    storage = await opened;
   } catch (err) {
     redis.disconnect();
     throw err;
   }
-  // Records of a store Redis has not indexed yet, and uploads a killed API process left behind.
-  storage
-    .indexStoredRecords()
-    .then((indexed) => indexed > 0 && app.log.info({ indexed }, 'stored records indexed in Redis'))
-    .then(() => storage.sweepAbandonedUploads())
-    .then(
-      (swept) => swept > 0 && app.log.info({ swept }, 'abandoned uploads removed'),
-      (err: Error) => app.log.warn({ err: { message: err.message } }, 'stored records not indexed or uploads not swept'),
-    );
   const ctx: ApiContext = {
     config,
     storage,
