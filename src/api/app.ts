@@ -60,13 +60,10 @@ export async function buildApi(config: ServiceConfig, options: BuildApiOptions =
       })
       .catch((err: Error) => app.log.warn({ err: { message: err.message } }, 'stored records not indexed or uploads not swept'));
   });
-  let storage;
-  try {
-    storage = await opened;
-  } catch (err) {
+  const storage = await opened.catch((err: unknown) => {
     redis.disconnect();
     throw err;
-  }
+  });
   const ctx: ApiContext = {
     config,
     storage,

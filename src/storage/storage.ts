@@ -5,8 +5,7 @@
  * The dataset's set of unfinished jobs is its reference count: submit and delete each run as one Lua script, so a
  * job can never be queued on a dataset that is being deleted.
  */
-import { createHash } from 'node:crypto';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -95,6 +94,7 @@ export class Storage extends JobFiles {
       await this.redis.zrem(this.keys.pendingUploads, id);
       throw err;
     }
+    // A folder store's copy is the stored file itself: no scratch path needed.
     const path = copy ?? (await this.objects.localCopy(objectKeys.datasetData(id), ''));
     return { id, path, bytes, sha256: hash.digest('hex') };
   }
