@@ -27,7 +27,7 @@ FROM ${NODE_IMAGE} AS cpu
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \
-    DATA_DIR=/data \
+    STORAGE_URL=file:///data \
     SCGMDVAE_BACKEND=wasm
 # Plots draw their labels with a system font.
 RUN apt-get update \
@@ -76,7 +76,7 @@ RUN apt-get update \
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \
-    DATA_DIR=/data \
+    STORAGE_URL=file:///data \
     SCGMDVAE_BACKEND=tensorflow \
     NVIDIA_VISIBLE_DEVICES=all \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics

@@ -9,7 +9,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -79,7 +79,14 @@ async function bench(): Promise<void> {
     };
     const view = async (id: string) => (await (await fetch(`${api.url}/v1/jobs/${id}`, { headers: auth })).json()) as { state: string; attempts: { made: number } };
     const digests = async (id: string) =>
-      Object.fromEntries(await Promise.all(COMPARED.map(async (name) => [name, createHash('sha256').update(await readFile(join(dataDir, 'jobs', id, 'results', name))).digest('hex')] as const)));
+      Object.fromEntries(
+        await Promise.all(
+          COMPARED.map(async (name) => {
+            const file = Buffer.from(await (await fetch(`${api.url}/v1/jobs/${id}/results/${name}`, { headers: auth })).arrayBuffer());
+            return [name, createHash('sha256').update(file).digest('hex')] as const;
+          }),
+        ),
+      );
     const waitAll = async (ids: string[]) => {
       for (;;) {
         const views = await Promise.all(ids.map(view));

@@ -7,7 +7,6 @@
  *   npx tsx bench/web.ts [--cells 20000,200000] [--seconds 4]
  * Writes bench/out/web.json.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -20,8 +19,7 @@ import { writeExpressionFile } from '../src/io/expression-file.js';
 import type { CsrMatrix } from '../src/io/types.js';
 import { packageRoot } from '../src/paths.js';
 import { mulberry32 } from '../src/random.js';
-import { createStorage } from '../src/storage/index.js';
-import { cleanup, newKey, testConfig } from '../test/service/helpers.js';
+import { cleanup, newKey, storeJob, testConfig } from '../test/service/helpers.js';
 import { buildWebPage, CHROMIUM_FLAGS, launchChromium } from '../test/web/browser.js';
 
 const { values: args } = parseArgs({ options: { cells: { type: 'string', default: '20000,200000' }, seconds: { type: 'string', default: '4' } } });
@@ -86,7 +84,6 @@ async function writeSyntheticResults(dir: string, n: number): Promise<number> {
 }
 
 const config = await testConfig({ LOG_LEVEL: 'silent' });
-const storage = await createStorage(config.dataDir);
 const api = await startApi(config);
 const key = await newKey(config, 'bench');
 await buildWebPage();
@@ -95,12 +92,10 @@ const results: Record<string, unknown>[] = [];
 let renderer = '';
 try {
   for (const n of SIZES) {
-    const id = randomUUID();
-    await storage.saveJob({ id, owner: 'bench', dataset_id: randomUUID(), params: {}, created_at: new Date().toISOString(), request_hash: 'bench' });
-    const dir = await storage.newAttemptDir(id);
-    const embeddingBytes = await writeSyntheticResults(dir, n);
-    await storage.publishResults(id, dir);
-    await storage.setOutcome(id, { state: 'COMPLETE', finished_at: new Date().toISOString(), attempts: 1 });
+    let embeddingBytes = 0;
+    const id = await storeJob(config, 'bench', async (dir) => {
+      embeddingBytes = await writeSyntheticResults(dir, n);
+    });
 
     const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
     await context.addInitScript(`sessionStorage.setItem('scgmdvae.apiKey', ${JSON.stringify(key)})`);

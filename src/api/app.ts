@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ServiceConfig } from '../config.js';
 import { packageRoot } from '../paths.js';
 import { pipelineParamsSchema } from '../pipeline/params.js';
-import { connectRedis, createQueue, redisKeys } from '../queue/index.js';
+import { connectRedis, createQueues, redisKeys } from '../queue/index.js';
 import { createStorage } from '../storage/index.js';
 import auth from './auth.js';
 import type { ApiContext, DatasetInspector } from './context.js';
@@ -33,7 +33,7 @@ export interface BuildApiOptions {
 
 /** Query parameters that would carry an API key: refused, and never written to the log. */
 const KEY_PARAMETERS = ['api_key', 'apikey', 'key', 'token', 'access_token'];
-/** How often an API removes the partial uploads of processes that died. */
+/** How often an API removes the partial uploads of processes that died (at each Redis connection too). */
 const TEMP_SWEEP_MS = 10 * 60_000;
 /** How long a stopping API lets requests in flight finish before it closes their connections. */
 const CLOSE_GRACE_MS = 10_000;
@@ -70,20 +70,36 @@ export async function buildApi(config: ServiceConfig, options: BuildApiOptions =
     genReqId: (req) => requestId(req.headers['x-request-id']),
     ajv: { customOptions: { removeAdditional: false } },
   });
-  const storage = await createStorage(config.dataDir);
   const redis = connectRedis(config, 'api');
   redis.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'redis connection error'));
+  const opened = createStorage(config, redis);
+  // On each connection (a Redis that restarted may have lost its data): records of the store Redis has not
+  // indexed, then uploads a killed API process left behind.
+  redis.on('ready', () => {
+    opened
+      .then(async (storage) => {
+        const indexed = await storage.indexStoredRecords();
+        if (indexed > 0) app.log.info({ indexed }, 'stored records indexed in Redis');
+        const swept = await storage.sweepTemp();
+        if (swept > 0) app.log.info({ swept }, 'abandoned uploads removed');
+      })
+      .catch((err: Error) => app.log.warn({ err: { message: err.message } }, 'stored records not indexed or uploads not swept'));
+  });
+  const storage = await opened.catch((err: unknown) => {
+    redis.disconnect();
+    throw err;
+  });
   const ctx: ApiContext = {
     config,
     storage,
     redis,
     keys: redisKeys(config.redisPrefix),
-    queue: createQueue(config, redis),
+    queues: createQueues(config, redis),
     inspect: options.inspect ?? createInspector(config.inspectConcurrency),
     eventsPollMs: options.eventsPollMs ?? 1_000,
     counters: { uploadBytes: 0, uploadsAccepted: 0, uploadsRejected: 0 },
   };
-  ctx.queue.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'queue error'));
+  for (const queue of Object.values(ctx.queues)) queue.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'queue error'));
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -103,7 +119,7 @@ export async function buildApi(config: ServiceConfig, options: BuildApiOptions =
   }, TEMP_SWEEP_MS).unref();
   app.addHook('onClose', async () => {
     clearInterval(sweep);
-    await ctx.queue.close().catch(() => undefined);
+    await Promise.all(Object.values(ctx.queues).map((queue) => queue.close().catch(() => undefined)));
     redis.disconnect();
   });
 

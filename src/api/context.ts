@@ -1,7 +1,6 @@
-import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ServiceConfig } from '../config.js';
-import type { AnalysisJobData, RedisKeys } from '../queue/index.js';
+import type { JobQueues, RedisKeys } from '../queue/index.js';
 import type { DatasetSummary, Storage } from '../storage/index.js';
 
 /** Reads a dataset's summary; throws an InputError (DatasetError) when the file is not a readable dataset. */
@@ -13,7 +12,8 @@ export interface ApiContext {
   storage: Storage;
   redis: Redis;
   keys: RedisKeys;
-  queue: Queue<AnalysisJobData>;
+  /** The capability queues (cpu, gpu); a job record says which one holds it. */
+  queues: JobQueues;
   inspect: DatasetInspector;
   /** How often the events stream re-reads a job's status. */
   eventsPollMs: number;

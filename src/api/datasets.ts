@@ -1,10 +1,10 @@
 /** Datasets: streamed multipart upload (size-limited, hashed, inspected), list, show, delete. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { randomUUID } from 'node:crypto';
 import { InputError, redactPaths } from '../errors.js';
 import type { DatasetRecord, ReceivedUpload } from '../storage/index.js';
 import { canSee } from './auth.js';
 import { idParams, type ApiContext } from './context.js';
+import { decodeCursor, encodeCursor, pageQuery } from './cursor.js';
 import { describeJob, isTerminal } from './job-status.js';
 import { HttpProblem } from './problem.js';
 
@@ -56,7 +56,7 @@ export default async function datasetRoutes(app: FastifyInstance, ctx: ApiContex
         if (!upload) throw new HttpProblem(400, 'send the dataset as a file part of a multipart/form-data body');
         const inspect = await ctx.inspect(upload.path, upload.bytes);
         const record: DatasetRecord = {
-          id: randomUUID(),
+          id: upload.id,
           owner: request.user.name,
           filename: filename.slice(0, 255),
           bytes: upload.bytes,
@@ -83,20 +83,26 @@ export default async function datasetRoutes(app: FastifyInstance, ctx: ApiContex
     },
   );
 
-  app.get(
+  app.get<{ Querystring: { limit: number; cursor?: string } }>(
     '/datasets',
     {
       schema: {
         summary: 'Your datasets (all datasets for an admin), newest first',
         tags: ['datasets'],
-        response: { 200: { type: 'object', properties: { datasets: { type: 'array', items: { $ref: 'Dataset#' } } } } },
+        querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
+        response: {
+          200: {
+            type: 'object',
+            properties: { datasets: { type: 'array', items: { $ref: 'Dataset#' } }, next_cursor: { type: ['string', 'null'] } },
+          },
+        },
       },
     },
     async (request) => {
-      const datasets = (await storage.listDatasets())
-        .filter((record) => canSee(request.user, record.owner))
-        .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id));
-      return { datasets };
+      const { limit, cursor } = request.query;
+      const page = await storage.listDatasets(request.user, cursor ? decodeCursor(cursor) : undefined, limit);
+      const last = page.items.at(-1);
+      return { datasets: page.items, next_cursor: page.more && last ? encodeCursor(last) : null };
     },
   );
 
@@ -118,12 +124,28 @@ export default async function datasetRoutes(app: FastifyInstance, ctx: ApiContex
     },
     async (request, reply) => {
       const dataset = await ownedDataset(request);
-      const users = (await storage.listJobs()).filter((job) => job.dataset_id === dataset.id);
-      for (const job of users) {
-        const view = await describeJob(ctx, job);
-        if (!isTerminal(view.state)) throw new HttpProblem(409, `job ${job.id} (${view.state}) uses this dataset; cancel it or wait for it to end`);
+      // Jobs still registered on the dataset whose end no worker released (one that died) are asked of the queue,
+      // up to the first that has not ended: that one is the answer.
+      let running: { id: string; state: string } | undefined;
+      const finished = async (jobIds: string[]) => {
+        const ended: string[] = [];
+        for (const jobId of jobIds) {
+          const job = await storage.getJob(jobId);
+          const state = job ? (await describeJob(ctx, job)).state : undefined;
+          if (state && !isTerminal(state)) {
+            running = { id: jobId, state };
+            break;
+          }
+          ended.push(jobId);
+        }
+        return ended;
+      };
+      const result = await storage.deleteDataset(dataset, finished);
+      if ('missing' in result) throw new HttpProblem(404, `no dataset ${dataset.id}`);
+      if ('usedBy' in result) {
+        const job = running ?? { id: result.usedBy[0], state: 'QUEUED' };
+        throw new HttpProblem(409, `job ${job.id} (${job.state}) uses this dataset; cancel it or wait for it to end`);
       }
-      await storage.deleteDataset(dataset.id);
       request.log.info({ dataset: dataset.id }, 'dataset deleted');
       return reply.code(204).send();
     },

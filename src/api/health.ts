@@ -39,9 +39,15 @@ export default async function healthRoutes(app: FastifyInstance, ctx: ApiContext
       ]),
     ];
     try {
-      const counts = await ctx.queue.getJobCounts(...QUEUE_STATES);
+      const queues = Object.entries(ctx.queues);
+      const counts = await Promise.all(queues.map(([, queue]) => queue.getJobCounts(...QUEUE_STATES)));
       parts.push(
-        metric('scgmdvae_queue_jobs', 'gauge', 'Jobs in the queue by BullMQ state', QUEUE_STATES.map((s) => [`state="${s}"`, counts[s] ?? 0])),
+        metric(
+          'scgmdvae_queue_jobs',
+          'gauge',
+          'Jobs in each queue by BullMQ state',
+          queues.flatMap(([name], i) => QUEUE_STATES.map((s): [string, number] => [`queue="${name}",state="${s}"`, counts[i]![s] ?? 0])),
+        ),
       );
       const histograms = await Promise.all(TERMINAL_STATES.map((state) => ctx.redis.hgetall(ctx.keys.durations(state))));
       const lines = [

@@ -1,6 +1,6 @@
 /**
- * A job's status in the GA4GH WES vocabulary. Whether and how it ended comes from one place, the outcome file
- * (written once, never changed); the queue's copy only tells the states before that (queued, running) and the
+ * A job's status in the GA4GH WES vocabulary. Whether and how it ended comes from one place, the outcome
+ * (written once, never changed: storage/job-files.ts); the queue's copy only tells the states before that (queued, running) and the
  * progress. Where the queue implies an end no worker wrote (a job failed by the stall limit, a canceled job it
  * no longer holds), the outcome is written here; a job the queue lost (Redis restarted empty) is queued again.
  */
@@ -76,7 +76,7 @@ function currentProgress(queued: QueueSide | undefined, ended: boolean): StoredP
 
 /** Queues a job under its own id, so adding it twice is a no-op: at submission, and when the queue lost it (Redis restarted empty). */
 export async function enqueue(ctx: ApiContext, record: JobRecord): Promise<void> {
-  await ctx.queue.add('analysis', { jobId: record.id, datasetId: record.dataset_id, owner: record.owner, params: record.params }, { jobId: record.id });
+  await ctx.queues[record.queue].add('analysis', { jobId: record.id, datasetId: record.dataset_id, owner: record.owner, params: record.params }, { jobId: record.id });
 }
 
 /** The condition columns of a job's resolved parameters, which name its per-condition UMAPs. */
@@ -92,7 +92,7 @@ function iso(ms: number | undefined): string | null {
 export async function describeJob(ctx: ApiContext, record: JobRecord): Promise<JobView> {
   const [stored, job, cancelFlag] = await Promise.all([
     ctx.storage.getOutcome(record.id),
-    ctx.queue.getJob(record.id),
+    ctx.queues[record.queue].getJob(record.id),
     ctx.redis.exists(ctx.keys.cancel(record.id)),
   ]);
   const queueState = job ? await job.getState() : undefined;

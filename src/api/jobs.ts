@@ -4,9 +4,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, randomUUID } from 'node:crypto';
 import { resolveParams } from '../pipeline/params.js';
 import { CONDITION_UMAP_PATTERN, RESULT_FILES, resultContentType } from '../pipeline/result-files.js';
+import { routeJob } from '../queue/index.js';
 import type { JobRecord } from '../storage/index.js';
 import { canSee } from './auth.js';
 import { idParams, type ApiContext } from './context.js';
+import { decodeCursor, encodeCursor, pageQuery } from './cursor.js';
 import { WES_STATES, describeJob, enqueue, etagOf, isTerminal, type JobView } from './job-status.js';
 import { completedJob, ownedJob as findOwnedJob } from './owned-job.js';
 import { HttpProblem } from './problem.js';
@@ -16,6 +18,8 @@ const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 /** What a client should wait between polls of a running job. */
 const POLL_AFTER_SECONDS = '5';
 const SSE_KEEPALIVE_MS = 15_000;
+/** A listing filtered by state looks at this many jobs at most; it returns a cursor to go on from there. */
+const STATE_SCAN_BUDGET = 1_000;
 
 const submitBody = {
   type: 'object',
@@ -44,31 +48,12 @@ interface ListQuery {
   cursor?: string;
 }
 
-function encodeCursor(record: JobRecord): string {
-  return Buffer.from(JSON.stringify([record.created_at, record.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) return value as [string, string];
-  } catch {
-    // falls through to the 400 below
-  }
-  throw new HttpProblem(400, 'invalid cursor: pass back the next_cursor of the previous page');
-}
-
-/** Newest first; ties (same millisecond) broken by id so pages never skip or repeat. */
-function newestFirst(a: JobRecord, b: JobRecord): number {
-  return b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id);
-}
-
 function requestHash(datasetId: string, params: unknown): string {
   return createHash('sha256').update(JSON.stringify([datasetId, params])).digest('hex');
 }
 
 export default async function jobRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
-  const { storage, redis, keys, queue, config } = ctx;
+  const { storage, redis, keys, queues, config } = ctx;
 
   const ownedJob = (request: FastifyRequest<{ Params: { id: string } }>) => findOwnedJob(ctx, request);
 
@@ -134,6 +119,7 @@ export default async function jobRoutes(app: FastifyInstance, ctx: ApiContext): 
         params: params as unknown as Record<string, unknown>,
         created_at: new Date().toISOString(),
         request_hash: hash,
+        queue: await routeJob(config, redis, Number(dataset.inspect['nnz'] ?? 0)),
       };
       if (idempotencyRedisKey) {
         const claimed = await redis.set(idempotencyRedisKey, record.id, 'EX', IDEMPOTENCY_TTL_SECONDS, 'NX');
@@ -144,15 +130,19 @@ export default async function jobRoutes(app: FastifyInstance, ctx: ApiContext): 
           throw new HttpProblem(409, 'a request with this Idempotency-Key is still being processed; retry in a moment', { headers: { 'retry-after': '1' } });
         }
       }
+      const forget = () => (idempotencyRedisKey ? redis.del(idempotencyRedisKey).catch(() => undefined) : undefined);
+      if (!(await storage.submitJob(record))) {
+        await forget();
+        throw new HttpProblem(404, `no dataset ${dataset.id} (it was deleted)`);
+      }
       try {
-        await storage.saveJob(record);
         await enqueue(ctx, record);
       } catch (err) {
-        await storage.deleteJob(record.id);
-        if (idempotencyRedisKey) await redis.del(idempotencyRedisKey).catch(() => undefined);
+        await storage.withdrawJob(record);
+        await forget();
         throw err;
       }
-      request.log.info({ job: record.id, dataset: dataset.id }, 'job submitted');
+      request.log.info({ job: record.id, dataset: dataset.id, queue: record.queue }, 'job submitted');
       return accepted(reply, await describeJob(ctx, record));
     },
   );
@@ -167,9 +157,8 @@ export default async function jobRoutes(app: FastifyInstance, ctx: ApiContext): 
           type: 'object',
           additionalProperties: false,
           properties: {
-            state: { enum: [...WES_STATES] },
-            limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
-            cursor: { type: 'string', description: 'next_cursor from the previous page' },
+            state: { enum: [...WES_STATES], description: `Only jobs in this state; a page then looks at ${STATE_SCAN_BUDGET} jobs at most` },
+            ...pageQuery,
           },
         },
         response: {
@@ -182,21 +171,22 @@ export default async function jobRoutes(app: FastifyInstance, ctx: ApiContext): 
     },
     async (request) => {
       const { state, limit, cursor } = request.query;
-      const after = cursor ? decodeCursor(cursor) : undefined;
-      const records = (await storage.listJobs())
-        .filter((record) => canSee(request.user, record.owner))
-        .sort(newestFirst)
-        .filter((record) => !after || newestFirst(record, { created_at: after[0], id: after[1] } as JobRecord) > 0);
+      let after = cursor ? decodeCursor(cursor) : undefined;
       const jobs: JobView[] = [];
-      let last: JobRecord | undefined;
-      for (const record of records) {
-        if (jobs.length === limit) break;
-        last = record;
-        const view = await describeJob(ctx, record);
-        if (!state || view.state === state) jobs.push(view);
+      let scanned = 0;
+      for (;;) {
+        const page = await storage.listJobs(request.user, after, limit);
+        const views = await Promise.all(page.items.map((record) => describeJob(ctx, record)));
+        for (const [i, record] of page.items.entries()) {
+          const view = views[i]!;
+          if (!state || view.state === state) jobs.push(view);
+          scanned += 1;
+          after = record;
+          const more = i < page.items.length - 1 || page.more;
+          if (jobs.length === limit || scanned >= STATE_SCAN_BUDGET) return { jobs, next_cursor: more ? encodeCursor(record) : null };
+        }
+        if (!page.more) return { jobs, next_cursor: null };
       }
-      const more = last !== undefined && last !== records.at(-1) && jobs.length === limit;
-      return { jobs, next_cursor: more ? encodeCursor(last!) : null };
     },
   );
 
@@ -240,10 +230,13 @@ export default async function jobRoutes(app: FastifyInstance, ctx: ApiContext): 
       if (before.state === 'CANCELED' || before.state === 'CANCELING') return accepted(reply, before);
       if (isTerminal(before.state)) throw new HttpProblem(409, `the job already ended (${before.state})`);
       await redis.set(keys.cancel(record.id), request.user.name, 'EX', config.jobRetentionSeconds);
-      const job = await queue.getJob(record.id);
+      const job = await queues[record.queue].getJob(record.id);
       // A job no worker holds is removed here; a running one is stopped by its worker, which polls the flag.
       const removed = job ? await job.remove().then(() => true, () => false) : false;
-      if (removed) await storage.setOutcome(record.id, { state: 'CANCELED', finished_at: new Date().toISOString(), attempts: job!.attemptsStarted });
+      if (removed) {
+        await storage.setOutcome(record.id, { state: 'CANCELED', finished_at: new Date().toISOString(), attempts: job!.attemptsStarted });
+        await storage.releaseJob(record.id, record.dataset_id);
+      }
       request.log.info({ job: record.id, removed }, 'cancel requested');
       return accepted(reply, await describeJob(ctx, record));
     },
@@ -303,6 +296,7 @@ export default async function jobRoutes(app: FastifyInstance, ctx: ApiContext): 
     {
       schema: {
         summary: 'Download one result file of a complete job',
+        description: 'Streamed by the API, or, when the store presigns downloads (S3_PRESIGN=true), a 302 redirect to a short-lived URL of the store.',
         tags: ['jobs'],
         params: {
           type: 'object',
@@ -316,13 +310,18 @@ export default async function jobRoutes(app: FastifyInstance, ctx: ApiContext): 
       const record = await completedJob(ctx, request);
       const { name } = request.params;
       const type = resultContentType(name);
-      const file = type === undefined ? undefined : await storage.openResult(record.id, name);
-      if (!file || type === undefined) throw new HttpProblem(404, `this job did not produce ${name}`);
-      return reply
-        .type(type)
-        .header('content-length', file.size)
-        .header('content-disposition', `attachment; filename="${record.id}-${name}"`)
-        .send(file.stream);
+      const missing = () => new HttpProblem(404, `this job did not produce ${name}`);
+      if (type === undefined) throw missing();
+      const filename = `${record.id}-${name}`;
+      const url = await storage.resultUrl(record.id, name, { contentType: type, filename });
+      if (url) {
+        // A redirect to a file that is not there would answer in the store's words: checked here with a 1-byte read.
+        if ((await storage.readResultRange(record.id, name, 0, 1)) === undefined) throw missing();
+        return reply.redirect(url, 302);
+      }
+      const file = await storage.openResult(record.id, name);
+      if (!file) throw missing();
+      return reply.type(type).header('content-length', file.size).header('content-disposition', `attachment; filename="${filename}"`).send(file.stream);
     },
   );
 }

@@ -4,9 +4,12 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { PipelineProgress } from '../pipeline/types.js';
 import { Redis } from 'ioredis';
-import type { ServiceConfig } from '../config.js';
+import { JOB_QUEUES, type JobQueueName, type ServiceConfig } from '../config.js';
 
-export const QUEUE_NAME = 'analyses';
+/** The BullMQ queue of a capability. */
+export function queueName(queue: JobQueueName): string {
+  return `analyses-${queue}`;
+}
 
 /** What a queued job carries; the worker reads the dataset and parameters by these ids. */
 export interface AnalysisJobData {
@@ -29,10 +32,24 @@ export function redisKeys(prefix: string) {
     cancel: (jobId: string) => `${prefix}:cancel:${jobId}`,
     idempotency: (owner: string, key: string) => `${prefix}:idem:${owner}:${key}`,
     submissions: (owner: string, minute: number) => `${prefix}:rate:${owner}:${minute}`,
-    /** Sorted set: worker id -> last heartbeat (ms). */
+    /** Sorted set: worker id -> last heartbeat (ms); per queue it serves, and all together. */
     workers: `${prefix}:workers`,
+    queueWorkers: (queue: JobQueueName) => `${prefix}:workers:${queue}`,
     /** Hash: bucket upper bounds, 'sum', 'count' per terminal state. */
     durations: (state: string) => `${prefix}:metrics:duration:${state}`,
+    /** Records (JSON) by id, and sorted sets of `created_at|id` per owner (undefined: everyone's) for listing. */
+    dataset: (id: string) => `${prefix}:dataset:${id}`,
+    job: (id: string) => `${prefix}:job:${id}`,
+    /** How a job ended (JSON), set once (SET NX): the one place its end is read from. */
+    outcome: (id: string) => `${prefix}:outcome:${id}`,
+    datasets: (owner: string | undefined) => (owner === undefined ? `${prefix}:index:datasets` : `${prefix}:index:datasets:${owner}`),
+    jobs: (owner: string | undefined) => (owner === undefined ? `${prefix}:index:jobs` : `${prefix}:index:jobs:${owner}`),
+    /** Set: the unfinished jobs that read a dataset (its reference count). */
+    datasetJobs: (id: string) => `${prefix}:dataset-jobs:${id}`,
+    /** Sorted set: dataset ids of uploads in progress -> when they started (ms). */
+    pendingUploads: `${prefix}:uploads`,
+    /** Set once the records kept in the object store have been indexed in this Redis. */
+    recordsIndexed: `${prefix}:records-indexed`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;
@@ -73,10 +90,26 @@ export function jobOptions(config: ServiceConfig): JobsOptions {
   };
 }
 
-export function createQueue(config: ServiceConfig, connection: Redis): Queue<AnalysisJobData> {
-  return new Queue<AnalysisJobData>(QUEUE_NAME, {
-    connection,
-    prefix: config.redisPrefix,
-    defaultJobOptions: jobOptions(config),
-  });
+export type JobQueues = Record<JobQueueName, Queue<AnalysisJobData>>;
+
+export function createQueues(config: ServiceConfig, connection: Redis): JobQueues {
+  const queue = (name: JobQueueName) =>
+    new Queue<AnalysisJobData>(queueName(name), { connection, prefix: config.redisPrefix, defaultJobOptions: jobOptions(config) });
+  return Object.fromEntries(JOB_QUEUES.map((name) => [name, queue(name)])) as JobQueues;
+}
+
+/**
+ * The queue a job goes to: a dataset of at least GPU_MIN_VALUES stored values to the gpu queue, a smaller one to
+ * the cpu queue, so small jobs never wait behind large ones; either goes to the other queue when no worker serves
+ * its own (a gpu worker also runs small jobs when there is no cpu worker, a cpu worker large ones when there is no gpu).
+ */
+export async function routeJob(config: ServiceConfig, redis: Redis, storedValues: number): Promise<JobQueueName> {
+  const keys = redisKeys(config.redisPrefix);
+  const since = Date.now() - WORKER_SEEN_WINDOW_MS;
+  const [cpu, gpu] = await Promise.all(JOB_QUEUES.map((queue) => redis.zcount(keys.queueWorkers(queue), since, '+inf')));
+  const wanted: JobQueueName = storedValues >= config.gpuMinValues ? 'gpu' : 'cpu';
+  const served = { cpu: cpu! > 0, gpu: gpu! > 0 };
+  if (served[wanted]) return wanted;
+  const other: JobQueueName = wanted === 'gpu' ? 'cpu' : 'gpu';
+  return served[other] ? other : wanted;
 }

@@ -1,16 +1,19 @@
 /**
- * The worker: takes analysis jobs from the queue and runs each in a fresh child process of its own (job-child.ts),
- * `concurrency` at a time. How a job ended is written to its outcome file here, the one place the API reads it from.
+ * The worker: takes analysis jobs from the queues it serves (QUEUES) and runs each in a fresh child process of its
+ * own (job-child.ts), `concurrency` at a time per queue. How a job ended is written to its outcome here, the one
+ * place the API reads it from; finished results are uploaded from this machine's scratch folder.
  */
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { pino } from 'pino';
 import { siblingModule } from '../child-module.js';
 import type { ServiceConfig } from '../config.js';
-import { createStorage, type JobOutcome } from '../storage/index.js';
+import { createStorage, objectKeys, type JobOutcome } from '../storage/index.js';
 import {
   DURATION_BUCKETS_SECONDS,
-  QUEUE_NAME,
+  queueName,
   WORKER_HEARTBEAT_MS,
   WORKER_SEEN_WINDOW_MS,
   connectRedis,
@@ -37,22 +40,24 @@ const CANCEL_POLL_MS = 500;
 const PROBE_RETRY_MS = 5_000;
 /** The abort reason a stopping worker uses to hand its job back to the queue instead of canceling it. */
 const RELEASE_REASON = 'scgmdvae:release';
-/** The environment variable through which the worker tells its children where the data lives. */
-const DATA_DIR_ENV = 'DATA_DIR';
 
 export async function startWorker(config: ServiceConfig, options: StartWorkerOptions = {}): Promise<RunningWorker> {
   const id = `${process.pid}-${randomUUID().slice(0, 8)}`;
   const log = pino({ level: config.logLevel, base: { role: 'worker', worker: id } });
   const keys = redisKeys(config.redisPrefix);
-  const storage = await createStorage(config.dataDir);
   const redis = connectRedis(config, 'worker');
+  const storage = await createStorage(config, redis);
   const processorFile = options.processorFile ?? siblingModule(import.meta.url, 'job-process');
 
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, [DATA_DIR_ENV]: config.dataDir };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
   if (config.modelBackend) childEnv.SCGMDVAE_BACKEND = config.modelBackend;
 
-  const finish = (job: Job<AnalysisJobData>, outcome: Pick<JobOutcome, 'state' | 'error'>) =>
-    storage.setOutcome(job.data.jobId, { ...outcome, finished_at: new Date().toISOString(), attempts: job.attemptsStarted });
+  const outcomeOf = (job: Job<AnalysisJobData>, outcome: Pick<JobOutcome, 'state' | 'error'>): JobOutcome => ({
+    ...outcome,
+    finished_at: new Date().toISOString(),
+    attempts: job.attemptsStarted,
+  });
+  const finish = (job: Job<AnalysisJobData>, outcome: Pick<JobOutcome, 'state' | 'error'>) => storage.setOutcome(job.data.jobId, outcomeOf(job, outcome));
 
   /** Whether job processes start here; a worker whose children cannot start is not ready and takes no jobs. */
   let childrenStart = true;
@@ -62,44 +67,49 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
       () => {
         if (!childrenStart) log.info('job processes start again; taking jobs');
         childrenStart = true;
-        if (worker.isPaused()) worker.resume();
+        for (const worker of workers) if (worker.isPaused()) worker.resume();
         void beat();
       },
       (err: Error) => {
         if (childrenStart) log.error({ err: { message: err.message } }, 'job processes cannot start: not ready, taking no jobs');
         childrenStart = false;
-        worker.pause(true);
+        for (const worker of workers) void worker.pause(true);
         void beat();
         probing = setTimeout(probe, PROBE_RETRY_MS);
       },
     );
 
-  const resultsOf = (jobId: string) => ({ results: `jobs/${jobId}/results` });
-
-  async function processJob(job: Job<AnalysisJobData>, token?: string, signal?: AbortSignal): Promise<{ results: string }> {
+  /** Runs a job on the BullMQ worker of its queue, unless it has ended already. */
+  async function processJob(worker: Worker<AnalysisJobData>, job: Job<AnalysisJobData>, token?: string, signal?: AbortSignal): Promise<void> {
     const { jobId } = job.data;
     const ended = await storage.getOutcome(jobId);
     // A job the queue lost and got back (a Redis restart) may have ended meanwhile: it never runs twice.
     if (ended) {
       log.info({ job: jobId, state: ended.state }, 'job already ended: not run again');
-      return resultsOf(jobId);
+      return;
     }
-    running.add(jobId);
+    running.set(jobId, worker);
+    // The input and the results stay on this machine's disk while the pipeline runs; only finished results are uploaded.
+    const jobScratch = join(config.scratchDir, jobId);
     try {
-      return await attemptJob(job, token, signal);
+      await attemptJob(job, join(jobScratch, randomUUID()), token, signal);
     } finally {
       running.delete(jobId);
+      // The whole job folder: a killed attempt's on this machine goes too.
+      await rm(jobScratch, { recursive: true, force: true });
     }
   }
 
-  async function attemptJob(job: Job<AnalysisJobData>, token?: string, signal?: AbortSignal): Promise<{ results: string }> {
+  async function attemptJob(job: Job<AnalysisJobData>, attemptDir: string, token?: string, signal?: AbortSignal): Promise<void> {
     const { jobId, datasetId, params } = job.data;
-    const outDir = await storage.newAttemptDir(jobId);
     const attempt = job.attemptsStarted;
+    const outDir = join(attemptDir, 'results');
     let result: ChildResult;
     try {
+      await mkdir(outDir, { recursive: true });
+      const inputPath = await storage.objects.localCopy(objectKeys.datasetData(datasetId), join(attemptDir, 'input'));
       result = await runInChild(
-        { inputPath: storage.datasetPath(datasetId), outDir, params },
+        { inputPath, outDir, params },
         {
           file: processorFile,
           env: childEnv,
@@ -114,7 +124,6 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
         },
       );
     } catch (err) {
-      await storage.discardAttempt(outDir);
       if (err instanceof ChildStartError && token) {
         clearTimeout(probing);
         void probe();
@@ -124,16 +133,11 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
       throw await systemFailure(job, err as Error);
     }
     if (result.ok) {
-      if (await storage.getOutcome(jobId)) {
-        await storage.discardAttempt(outDir);
-      } else {
-        await storage.publishResults(jobId, outDir);
-        await finish(job, { state: 'COMPLETE' });
-        log.info({ job: jobId, attempt }, 'results published');
-      }
-      return resultsOf(jobId);
+      const held = await storage.publishResults(jobId, basename(attemptDir), outDir, outcomeOf(job, { state: 'COMPLETE' }));
+      if (held.results === basename(attemptDir)) log.info({ job: jobId, attempt }, 'results published');
+      else log.info({ job: jobId, attempt, state: held.state }, 'job ended meanwhile: results not published');
+      return;
     }
-    await storage.discardAttempt(outDir);
     const { error } = result;
     if (error.aborted && signal?.reason === RELEASE_REASON && token) {
       await job.moveToWait(token);
@@ -156,15 +160,19 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
     return error;
   }
 
-  const running = new Set<string>();
-  const worker = new Worker<AnalysisJobData>(QUEUE_NAME, processJob, {
-    connection: redis,
-    prefix: config.redisPrefix,
-    concurrency: config.workerConcurrency,
-    lockDuration: config.lockDurationMs,
-    stalledInterval: config.stalledIntervalMs,
-    maxStalledCount: config.jobMaxStalls,
-    autorun: false,
+  /** Running job id -> the BullMQ worker (queue) that runs it. */
+  const running = new Map<string, Worker<AnalysisJobData>>();
+  const workers = config.queues.map((queue) => {
+    const worker: Worker<AnalysisJobData> = new Worker<AnalysisJobData>(queueName(queue), (job, token, signal) => processJob(worker, job, token, signal), {
+      connection: redis,
+      prefix: config.redisPrefix,
+      concurrency: config.workerConcurrency,
+      lockDuration: config.lockDurationMs,
+      stalledInterval: config.stalledIntervalMs,
+      maxStalledCount: config.jobMaxStalls,
+      autorun: false,
+    });
+    return worker;
   });
 
   const recordDuration = async (job: Job<AnalysisJobData>, state: string) => {
@@ -174,35 +182,41 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
     await multi.exec();
   };
 
-  worker.on('active', (job) => {
-    log.info({ job: job.id, attempt: job.attemptsStarted }, 'job started');
-  });
-  worker.on('completed', (job) => {
-    log.info({ job: job.id }, 'job complete');
-    recordDuration(job, 'COMPLETE').catch((err) => log.warn({ err }, 'duration not recorded'));
-  });
-  worker.on('failed', (job, err) => {
-    if (!job) return;
-    const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-    log.warn({ job: job.id, attempt: job.attemptsMade, kind: err.name, final, reason: err.message }, 'job failed');
-    if (!final) return;
-    storage
-      .getOutcome(job.id!)
-      .then((outcome) => recordDuration(job, outcome?.state ?? 'SYSTEM_ERROR'))
-      .catch((error) => log.error({ err: error, job: job.id }, 'duration not recorded'));
-  });
-  worker.on('stalled', (jobId) => log.warn({ job: jobId }, 'job stalled: its worker stopped renewing the lock; retrying'));
-  worker.on('error', (err) => log.error({ err }, 'worker error'));
+  // The job ended for good: record its duration and let its dataset be deleted.
+  const ended = (job: Job<AnalysisJobData>, state: string) =>
+    Promise.all([recordDuration(job, state), storage.releaseJob(job.id!, job.data.datasetId)]);
+
+  for (const worker of workers) {
+    worker.on('active', (job) => {
+      log.info({ job: job.id, queue: worker.name, attempt: job.attemptsStarted }, 'job started');
+    });
+    worker.on('completed', (job) => {
+      log.info({ job: job.id }, 'job complete');
+      ended(job, 'COMPLETE').catch((err) => log.warn({ err }, 'duration not recorded'));
+    });
+    worker.on('failed', (job, err) => {
+      if (!job) return;
+      const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+      log.warn({ job: job.id, attempt: job.attemptsMade, kind: err.name, final, reason: err.message }, 'job failed');
+      if (!final) return;
+      storage
+        .getOutcome(job.id!)
+        .then((outcome) => ended(job, outcome?.state ?? 'SYSTEM_ERROR'))
+        .catch((error) => log.error({ err: error, job: job.id }, 'duration not recorded'));
+    });
+    worker.on('stalled', (jobId) => log.warn({ job: jobId }, 'job stalled: its worker stopped renewing the lock; retrying'));
+    worker.on('error', (err) => log.error({ err }, 'worker error'));
+  }
 
   const cancelPoll = setInterval(() => {
-    const ids = [...running];
+    const ids = [...running.keys()];
     if (ids.length === 0) return;
     redis
       .mget(ids.map((jobId) => keys.cancel(jobId)))
       .then((flags) => {
         ids.forEach((jobId, i) => {
-          // Aborted once is enough: the job leaves the set so it is not aborted (and logged) again.
-          if (flags[i] && worker.cancelJob(jobId, 'canceled by user')) {
+          // Aborted once is enough: the job leaves the map so it is not aborted (and logged) again.
+          if (flags[i] && running.get(jobId)?.cancelJob(jobId, 'canceled by user')) {
             running.delete(jobId);
             log.info({ job: jobId }, 'canceling job');
           }
@@ -211,17 +225,23 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
       .catch((err) => log.warn({ err }, 'cancel check failed'));
   }, CANCEL_POLL_MS);
   // Each beat also forgets workers no longer seen (killed ones never remove themselves); one that cannot start jobs leaves.
-  const beat = () =>
-    (childrenStart ? redis.multi().zadd(keys.workers, Date.now(), id) : redis.multi().zrem(keys.workers, id))
-      .zremrangebyscore(keys.workers, 0, Date.now() - WORKER_SEEN_WINDOW_MS)
-      .exec()
-      .catch((err) => log.warn({ err }, 'heartbeat failed'));
+  const beat = () => {
+    const now = Date.now();
+    const multi = redis.multi();
+    for (const set of [keys.workers, ...config.queues.map(keys.queueWorkers)]) {
+      (childrenStart ? multi.zadd(set, now, id) : multi.zrem(set, id)).zremrangebyscore(set, 0, now - WORKER_SEEN_WINDOW_MS);
+    }
+    return multi.exec().catch((err) => log.warn({ err }, 'heartbeat failed'));
+  };
   const heartbeat = setInterval(beat, WORKER_HEARTBEAT_MS);
   await probe();
 
-  worker.run().catch((err: Error) => log.error({ err: { message: err.message } }, 'worker stopped running'));
-  await worker.waitUntilReady();
-  log.info({ concurrency: config.workerConcurrency, backend: config.modelBackend ?? 'auto', processor: processorFile.pathname }, 'worker ready');
+  for (const worker of workers) worker.run().catch((err: Error) => log.error({ err: { message: err.message } }, 'worker stopped running'));
+  await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+  log.info(
+    { queues: config.queues, concurrency: config.workerConcurrency, backend: config.modelBackend ?? 'auto', store: storage.objects.url, processor: processorFile.pathname },
+    'worker ready',
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -229,15 +249,17 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
       log.info({ graceMs: config.shutdownGraceMs }, 'worker stopping: no new jobs');
       clearInterval(heartbeat);
       clearTimeout(probing);
-      const closed = worker.close();
+      const closed = Promise.all(workers.map((worker) => worker.close()));
       const grace = setTimeout(() => {
-        if (running.size > 0) log.warn({ jobs: [...running] }, 'grace time over: handing jobs back to the queue');
-        worker.cancelAllJobs(RELEASE_REASON);
+        if (running.size > 0) log.warn({ jobs: [...running.keys()] }, 'grace time over: handing jobs back to the queue');
+        for (const worker of workers) worker.cancelAllJobs(RELEASE_REASON);
       }, config.shutdownGraceMs);
       await closed;
       clearTimeout(grace);
       clearInterval(cancelPoll);
-      await redis.zrem(keys.workers, id).catch(() => undefined);
+      const multi = redis.multi();
+      for (const set of [keys.workers, ...config.queues.map(keys.queueWorkers)]) multi.zrem(set, id);
+      await multi.exec().catch(() => undefined);
       redis.disconnect();
       log.info('worker stopped');
     })();

@@ -4,13 +4,14 @@ import { once } from 'node:events';
 import { crc32, deflateRawSync, gzipSync, constants as zlib } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import type { ServiceConfig } from '../../src/config.js';
-import { FIXTURES } from '../service/helpers.js';
+import { FIXTURES, dataDirOf } from '../service/helpers.js';
 
 /** The environment that points a process at the test's Redis prefix and data dir. */
 export function serviceEnv(config: ServiceConfig, env: Record<string, string>): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    DATA_DIR: config.dataDir,
+    DATA_DIR: dataDirOf(config),
+    SCRATCH_DIR: config.scratchDir,
     REDIS_URL: config.redisUrl,
     REDIS_PREFIX: config.redisPrefix,
     LOG_LEVEL: 'warn',
@@ -50,17 +51,17 @@ export async function spawnApi(config: ServiceConfig, env: Record<string, string
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (chunk) => (out += String(chunk)));
   let err = '';
-  for await (const chunk of child.stderr!) {
-    err += String(chunk);
-    const match = /listening (\S+)/.exec(err);
-    if (match) {
-      child.stderr!.resume();
-      return { child, url: match[1]!, log: () => out };
-    }
-  }
-  throw new Error(`API exited before it listened: ${err}`);
+  child.stderr!.on('data', (chunk) => (err += String(chunk)));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (chunk) => {
+      out += String(chunk);
+      const match = /^ready (\S+)$/m.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    child.once('exit', () => reject(new Error(`API exited before it listened: ${err}`)));
+  });
+  return { child, url, log: () => out };
 }
 
 /** The pids of a process's children whose command line matches `pattern`. */

@@ -17,7 +17,7 @@ import tar from 'tar-stream';
 import { startApi, type RunningApi } from '../../src/api/app.js';
 import { loadConfig, type ServiceConfig } from '../../src/config.js';
 import { startWorker, type RunningWorker } from '../../src/queue/worker.js';
-import { FIXTURES, TENX_H5, TERMINAL, bearer, cleanup, newKey, pollJob, submit, testConfig, upload, type JobJson } from '../service/helpers.js';
+import { FIXTURES, TENX_H5, TERMINAL, bearer, cleanup, dataDirOf, newKey, pollJob, submit, testConfig, upload, type JobJson } from '../service/helpers.js';
 import { childPids, kill, sleep, spawnApi, spawnWorker, tarGzBomb, until, zipBomb, type ApiProcess } from './harness.js';
 
 const ended = (job: JobJson) => TERMINAL.includes(job.state);
@@ -303,11 +303,11 @@ describe('7. errors have the right class', () => {
     const body = '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.h5"\r\nContent-Type: application/octet-stream\r\n\r\nsome bytes but no end';
     const cut = await fetch(`${s.api.url}/v1/datasets`, { method: 'POST', headers: { ...bearer(s.key), 'content-type': 'multipart/form-data; boundary=XyZ' }, body });
     assert.equal(cut.status, 400, await cut.clone().text());
-    assert.deepEqual(await readdir(join(s.config.dataDir, 'tmp')), []);
+    assert.deepEqual(await readdir(join(dataDirOf(s.config), 'tmp')), []);
   });
 
   test('a full disk: 507 problem+json, nothing left behind', async (t) => {
-    const dataDir = join(s.config.dataDir, 'small-disk');
+    const dataDir = join(dataDirOf(s.config), 'small-disk');
     await mkdir(dataDir);
     const mount = spawn('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dataDir], { stdio: 'ignore' });
     const [code] = await once(mount, 'exit');
@@ -380,12 +380,12 @@ describe('8. leftovers', () => {
     const api = await spawnApi(config);
     const slow = slowUpload(api.url, key, 64 * 1024 ** 2, 20);
     try {
-      await until(async () => ((await readdir(join(config.dataDir, 'tmp'))).length > 0 ? true : undefined), 'the partial upload');
+      await until(async () => ((await readdir(join(dataDirOf(config), 'tmp'))).length > 0 ? true : undefined), 'the partial upload');
       await kill(api.child);
-      assert.equal((await readdir(join(config.dataDir, 'tmp'))).length, 1);
+      assert.equal((await readdir(join(dataDirOf(config), 'tmp'))).length, 1);
       const next = await startApi(config);
       await next.stop();
-      assert.deepEqual(await readdir(join(config.dataDir, 'tmp')), []);
+      assert.deepEqual(await readdir(join(dataDirOf(config), 'tmp')), []);
     } finally {
       slow.stop();
       await cleanup(config);
@@ -402,7 +402,7 @@ describe('8. leftovers', () => {
       const job = (await (await submit(api.url, key, { dataset_id: datasetId, params: { condition_keys: ['missing_column'] } })).json()) as JobJson;
       const done = await pollJob(api.url, key, job.id, ended);
       assert.equal(done.state, 'EXECUTOR_ERROR');
-      assert.deepEqual((await readdir(join(config.dataDir, 'jobs', job.id))).sort(), ['job.json', 'outcome.json']);
+      assert.deepEqual((await readdir(join(dataDirOf(config), 'jobs', job.id))).sort(), ['job.json', 'outcome.json']);
     } finally {
       await worker.stop();
       await api.stop();
@@ -446,7 +446,7 @@ describe('9. the smaller items', () => {
     assert.match(((await two.json()) as { detail: string }).detail, /one file/);
     const json = await fetch(`${s.api.url}/v1/datasets`, { method: 'POST', headers: { ...bearer(s.key), 'content-type': 'application/json' }, body: '{}' });
     assert.equal(json.status, 415, await json.clone().text());
-    assert.deepEqual(await readdir(join(s.config.dataDir, 'tmp')), []);
+    assert.deepEqual(await readdir(join(dataDirOf(s.config), 'tmp')), []);
   });
 
   test('cancel with a JSON content type and no body is accepted', async () => {

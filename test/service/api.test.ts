@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startApi, type RunningApi } from '../../src/api/app.js';
 import type { ServiceConfig } from '../../src/config.js';
-import { MTX_TARBALL, TENX_H5, bearer, cleanup, newKey, submit, testConfig, upload, type JobJson } from './helpers.js';
+import { MTX_TARBALL, TENX_H5, bearer, cleanup, dataDirOf, newKey, submit, testConfig, upload, type JobJson } from './helpers.js';
 
 let config: ServiceConfig;
 let api: RunningApi;
@@ -36,7 +36,7 @@ async function problemOf(response: Response, status: number): Promise<{ title: s
 }
 
 async function leftovers(): Promise<string[]> {
-  return readdir(join(config.dataDir, 'tmp'));
+  return readdir(join(dataDirOf(config), 'tmp'));
 }
 
 describe('auth', () => {
@@ -73,7 +73,7 @@ describe('datasets', () => {
       { format: body.inspect.format, n_obs: body.inspect.n_obs, n_vars: body.inspect.n_vars, values: body.inspect.values },
       { format: '10x-h5-v2', n_obs: 12, n_vars: 343, values: 'counts' },
     );
-    assert.deepEqual(await readFile(join(config.dataDir, 'datasets', body.id, 'data')), bytes);
+    assert.deepEqual(await readFile(join(dataDirOf(config), 'datasets', body.id, 'data')), bytes);
   });
 
   test('an MTX folder uploaded as .tar.gz is detected from its content', async () => {
@@ -85,12 +85,12 @@ describe('datasets', () => {
   });
 
   test('a file that is not a dataset answers 422 with the reader message, and nothing stays behind', async () => {
-    const before = (await readdir(join(config.dataDir, 'datasets'))).length;
+    const before = (await readdir(join(dataDirOf(config), 'datasets'))).length;
     const problem = await problemOf(await upload(api.url, alice, 'notes.txt', new TextEncoder().encode('hello, not a dataset\n')), 422);
     assert.match(problem.detail, /notes\.txt is not a dataset/);
     assert.doesNotMatch(problem.detail, /upload-/, 'the temporary path is not shown');
     assert.deepEqual(await leftovers(), []);
-    assert.equal((await readdir(join(config.dataDir, 'datasets'))).length, before);
+    assert.equal((await readdir(join(dataDirOf(config), 'datasets'))).length, before);
   });
 
   test('an upload over the limit answers 413 and leaves no partial file', async () => {
@@ -183,7 +183,7 @@ describe('jobs without a worker', () => {
     assert.ok(Number(first.headers.get('retry-after')) > 0);
     assert.equal(job.state, 'QUEUED');
     assert.equal((job.params as { epochs: number }).epochs, 3);
-    assert.equal((job.params as { n_clusters: number | string }).n_clusters, 'auto', 'defaults are filled in');
+    assert.equal((job.params as { n_clusters: unknown }).n_clusters, 'auto', 'defaults are filled in');
 
     const again = await submit(api.url, alice, body, { 'idempotency-key': 'run-1' });
     assert.equal(again.status, 202);
@@ -278,7 +278,8 @@ describe('operations', () => {
     const response = await fetch(`${api.url}/metrics`);
     assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
     const text = await response.text();
-    assert.match(text, /^scgmdvae_queue_jobs\{state="waiting"\} \d+$/m);
+    assert.match(text, /^scgmdvae_queue_jobs\{queue="cpu",state="waiting"\} \d+$/m);
+    assert.match(text, /^scgmdvae_queue_jobs\{queue="gpu",state="waiting"\} \d+$/m);
     assert.match(text, /^scgmdvae_job_duration_seconds_bucket\{state="COMPLETE",le="\+Inf"\} \d+$/m);
     assert.match(text, /^scgmdvae_upload_bytes_total [1-9]\d*$/m);
     assert.match(text, /^scgmdvae_redis_up 1$/m);

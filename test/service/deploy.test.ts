@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { parse } from 'yaml';
+import { loadConfig } from '../../src/config.js';
 
 const root = new URL('../../', import.meta.url);
 
@@ -13,21 +14,22 @@ interface Service {
   image?: string;
   build?: { context: string; target: string };
   command?: string[];
+  entrypoint?: string[];
   environment?: Record<string, string>;
   ports?: string[];
   volumes?: string[];
   profiles?: string[];
   stop_grace_period?: string;
-  deploy?: { resources: { reservations: { devices: { capabilities: string[]; count?: number; driver?: string }[] } } };
-  depends_on?: Record<string, { condition: string }>;
+  deploy?: { replicas?: number; resources?: { reservations: { devices: { capabilities: string[]; count?: number; driver?: string }[] } } };
+  depends_on?: Record<string, { condition: string }> | string[];
 }
 
-test('docker-compose.yml: redis with AOF and noeviction, api, GPU worker, CPU worker profile, shared data volume', async () => {
+test('docker-compose.yml: redis with AOF and noeviction, MinIO with its bucket, two API replicas behind a proxy, GPU and CPU workers, no shared volume', async () => {
   const compose = parse(await readFile(new URL('docker-compose.yml', root), 'utf8'), { merge: true }) as {
     services: Record<string, Service>;
     volumes: Record<string, unknown>;
   };
-  const { redis, api, worker, 'worker-cpu': cpuWorker } = compose.services;
+  const { redis, minio, 'minio-init': init, api, proxy, worker, 'worker-cpu': cpuWorker } = compose.services;
 
   assert.match(redis.image ?? '', /^redis:7/);
   const redisArgs = redis.command!.join(' ');
@@ -35,28 +37,46 @@ test('docker-compose.yml: redis with AOF and noeviction, api, GPU worker, CPU wo
   assert.match(redisArgs, /--maxmemory-policy noeviction/);
   assert.ok(redis.volumes?.some((v) => v.startsWith('redis-data:')));
 
+  assert.match(minio.image ?? '', /^minio\/minio/);
+  assert.ok(minio.volumes?.some((v) => v.startsWith('minio-data:')));
+  assert.match(init.image ?? '', /^minio\/mc/);
+  assert.match(init.command!.join(' '), /mc mb --ignore-existing store\/scgmdvae\b/, 'the bucket STORAGE_URL names is created at start');
+
   assert.equal(api.build?.target, 'cpu');
   assert.deepEqual(api.command, ['node', 'dist/src/cli/main.js', 'serve']);
-  assert.ok(api.ports?.includes('8080:8080'));
+  assert.equal(api.deploy?.replicas, 2);
+  assert.equal(api.ports, undefined, 'replicas publish no port of their own');
+  assert.ok(proxy.ports?.includes('8080:8080'));
+  assert.deepEqual(proxy.command?.slice(-2), ['--to', 'api:8080']);
 
   assert.equal(worker.build?.target, 'gpu');
   assert.deepEqual(worker.command, ['node', 'dist/src/cli/main.js', 'worker']);
-  const devices = worker.deploy!.resources.reservations.devices;
+  const devices = worker.deploy!.resources!.reservations.devices;
   assert.ok(devices.some((d) => d.capabilities.includes('gpu')));
   assert.equal(worker.environment?.SCGMDVAE_BACKEND, 'tensorflow');
+  assert.equal(worker.environment?.QUEUES, 'gpu');
 
   assert.deepEqual(cpuWorker.profiles, ['cpu']);
   assert.equal(cpuWorker.build?.target, 'cpu');
   assert.equal(cpuWorker.environment?.SCGMDVAE_BACKEND, 'wasm');
+  assert.equal(cpuWorker.environment?.QUEUES, 'cpu');
   assert.deepEqual(cpuWorker.command, worker.command);
 
+  const bucket = init.command!.join(' ').match(/store\/([\w.-]+)/)![1];
   for (const service of [api, worker, cpuWorker]) {
-    assert.ok(service.volumes?.includes('data:/data'), 'one data volume shared by API and workers');
-    assert.equal(service.environment?.DATA_DIR, '/data');
+    assert.equal(service.volumes, undefined, 'no volume shared by the API and the workers');
+    assert.equal(service.environment?.STORAGE_URL, `s3://${bucket}/data`);
+    assert.equal(service.environment?.S3_ENDPOINT, 'http://minio:9000');
+    assert.equal(service.environment?.AWS_ACCESS_KEY_ID, init.environment?.AWS_ACCESS_KEY_ID);
+    assert.equal(service.environment?.DATA_DIR, undefined);
     assert.equal(service.environment?.REDIS_URL, 'redis://redis:6379');
-    assert.equal(service.depends_on?.redis.condition, 'service_healthy');
+    const depends = service.depends_on as Record<string, { condition: string }>;
+    assert.equal(depends.redis!.condition, 'service_healthy');
+    assert.equal(depends['minio-init']!.condition, 'service_completed_successfully');
   }
-  assert.ok('data' in compose.volumes && 'redis-data' in compose.volumes);
+  const config = loadConfig(api.environment);
+  assert.equal(config.storage.kind, 's3', 'the compose environment passes the configuration checks');
+  assert.ok('minio-data' in compose.volumes && 'redis-data' in compose.volumes && !('data' in compose.volumes));
 });
 
 test('Dockerfile: cpu and gpu targets, CUDA 11.2 + cuDNN 8 with tfjs-node-gpu, non-root, healthcheck', async () => {

@@ -13,7 +13,7 @@ import { startApi, type RunningApi } from '../../src/api/app.js';
 import type { ServiceConfig } from '../../src/config.js';
 import { inspectDataset } from '../../src/io/index.js';
 import { startWorker, type RunningWorker } from '../../src/queue/worker.js';
-import { TERMINAL, bearer, cleanup, newKey, pollJob, submit, testConfig, upload } from './helpers.js';
+import { TERMINAL, bearer, cleanup, dataDirOf, newKey, pollJob, submit, testConfig, upload } from './helpers.js';
 
 const CELLBENCH = fileURLToPath(new URL('../../../shared/data/cellbench/cellbench_2platforms.h5ad', import.meta.url));
 const skip = existsSync(CELLBENCH) ? false : '../shared/data is absent';
@@ -76,7 +76,7 @@ test('upload CellBench, submit with condition_keys ["platform"], poll to COMPLET
   const h5adResponse = await fetch(`${api.url}/v1/jobs/${job.id}/results/result.h5ad`, { headers: bearer(key) });
   assert.equal(h5adResponse.headers.get('content-type'), 'application/x-hdf5');
   assert.equal(h5adResponse.headers.get('content-disposition'), `attachment; filename="${job.id}-result.h5ad"`);
-  const h5adPath = join(config.dataDir, 'downloaded.h5ad');
+  const h5adPath = join(dataDirOf(config), 'downloaded.h5ad');
   await writeFile(h5adPath, Buffer.from(await h5adResponse.arrayBuffer()));
   const result = await inspectDataset(h5adPath);
   assert.equal(result.format, 'h5ad');
@@ -90,6 +90,6 @@ test('a job on a dataset without the condition column ends in EXECUTOR_ERROR nam
   const done = await pollJob(api.url, key, ((await response.json()) as { id: string }).id, ended, { rounds: 1200, everyMs: 250 });
   assert.equal(done.state, 'EXECUTOR_ERROR', JSON.stringify(done));
   assert.match(done.error!.message, /sequencing_run/);
-  assert.doesNotMatch(done.error!.message, new RegExp(config.dataDir), 'no server paths in messages');
+  assert.doesNotMatch(done.error!.message, new RegExp(dataDirOf(config)), 'no server paths in messages');
   assert.equal(done.attempts.made, 1);
 });

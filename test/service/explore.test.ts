@@ -4,8 +4,6 @@
  * 404 for an unknown gene or for results that predate the files, 400 for a bad query.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startApi, type RunningApi } from '../../src/api/app.js';
@@ -14,12 +12,10 @@ import { encodeEmbedding } from '../../src/io/embedding-file.js';
 import { writeExpressionFile } from '../../src/io/expression-file.js';
 import type { CsrMatrix } from '../../src/io/types.js';
 import { writeFileAtomic } from '../../src/io/atomic.js';
-import { createStorage, type Storage } from '../../src/storage/index.js';
-import { bearer, cleanup, newKey, testConfig } from './helpers.js';
+import { bearer, cleanup, newKey, storeJob, testConfig } from './helpers.js';
 
 let config: ServiceConfig;
 let api: RunningApi;
-let storage: Storage;
 let alice: string;
 let bob: string;
 let admin: string;
@@ -27,20 +23,22 @@ let admin: string;
 /** 4 cells x 3 genes; gene B is detected nowhere. */
 const MATRIX: CsrMatrix = { nRows: 4, nCols: 3, indptr: Int32Array.from([0, 2, 3, 3, 5]), indices: Int32Array.from([0, 2, 0, 0, 2]), data: Float32Array.from([1.5, 2, 0.25, 3, 4]) };
 const GENES = ['A', 'B', 'C/7 ü'];
+const EMBEDDING = encodeEmbedding({ embedding: 'X_umap', coords: new Float32Array(8), barcodes: ['a', 'b', 'c', 'd'], columns: [] });
 
 /** A job of alice's; with `files`, COMPLETE with embedding.bin and expression.bin among its results. */
-async function storedJob(state: 'COMPLETE' | 'RUNNING', files = true): Promise<string> {
-  const id = randomUUID();
-  await storage.saveJob({ id, owner: 'alice', dataset_id: randomUUID(), params: {}, created_at: new Date().toISOString(), request_hash: 'x' });
-  const dir = await storage.newAttemptDir(id);
-  await writeFileAtomic(join(dir, 'cells.csv'), 'barcode\n');
-  if (files) {
-    await writeFileAtomic(join(dir, 'embedding.bin'), encodeEmbedding({ embedding: 'X_umap', coords: new Float32Array(8), barcodes: ['a', 'b', 'c', 'd'], columns: [] }));
-    await writeExpressionFile(join(dir, 'expression.bin'), MATRIX, GENES);
-  }
-  await storage.publishResults(id, dir);
-  if (state === 'COMPLETE') await storage.setOutcome(id, { state, finished_at: new Date().toISOString(), attempts: 1 });
-  return id;
+function storedJob(state: 'COMPLETE' | 'RUNNING', files = true): Promise<string> {
+  return storeJob(
+    config,
+    'alice',
+    async (dir) => {
+      await writeFileAtomic(join(dir, 'cells.csv'), 'barcode\n');
+      if (files) {
+        await writeFileAtomic(join(dir, 'embedding.bin'), EMBEDDING);
+        await writeExpressionFile(join(dir, 'expression.bin'), MATRIX, GENES);
+      }
+    },
+    state === 'COMPLETE',
+  );
 }
 
 const get = (path: string, key: string) => fetch(`${api.url}/v1${path}`, { headers: bearer(key) });
@@ -48,7 +46,6 @@ const get = (path: string, key: string) => fetch(`${api.url}/v1${path}`, { heade
 before(async () => {
   config = await testConfig();
   api = await startApi(config);
-  storage = await createStorage(config.dataDir);
   [alice, bob, admin] = await Promise.all([newKey(config, 'alice'), newKey(config, 'bob'), newKey(config, 'root', true)]);
 });
 
@@ -68,7 +65,7 @@ describe('exploring a complete job', () => {
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-type'), 'application/octet-stream');
     assert.equal(response.headers.get('cache-control'), 'no-store');
-    assert.deepEqual(Buffer.from(await response.arrayBuffer()), await readFile(join(config.dataDir, 'jobs', jobId, 'results', 'embedding.bin')));
+    assert.deepEqual(Buffer.from(await response.arrayBuffer()), Buffer.from(EMBEDDING));
   });
 
   test('/genes lists the names /expression accepts; /expression answers one float32 per cell', async () => {

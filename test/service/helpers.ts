@@ -4,19 +4,24 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Redis } from 'ioredis';
+import S3rver from 's3rver';
+import { Readable } from 'node:stream';
 import { loadConfig, type ServiceConfig } from '../../src/config.js';
 import { addUser } from '../../src/api/auth.js';
+import { connectRedis } from '../../src/queue/index.js';
+import { createStorage } from '../../src/storage/index.js';
 
 export const FIXTURES = new URL('../fixtures/service/', import.meta.url);
 export const FAKE_PROCESSOR = new URL('fake-processor.ts', FIXTURES);
 export const TENX_H5 = new URL('tenx_v2_hg19_chr21.h5', FIXTURES);
 export const MTX_TARBALL = new URL('cr3.0_mtx.tar.gz', FIXTURES);
 
-/** A config of its own: a fresh data dir and Redis key prefix, so test files never see each other's keys. */
+/** A config of its own: a fresh data dir (or STORAGE_URL from `env`), scratch dir and Redis key prefix, so test files never see each other's keys. */
 export async function testConfig(env: Record<string, string> = {}): Promise<ServiceConfig> {
   const dataDir = await mkdtemp(join(tmpdir(), 'scgmdvae-service-'));
   return loadConfig({
-    DATA_DIR: dataDir,
+    ...(env.STORAGE_URL ? {} : { DATA_DIR: dataDir }),
+    SCRATCH_DIR: join(dataDir, 'scratch'),
     REDIS_URL: 'redis://127.0.0.1:6379',
     REDIS_PREFIX: `scgtest-${randomUUID().slice(0, 8)}`,
     LOG_LEVEL: 'silent',
@@ -27,14 +32,20 @@ export async function testConfig(env: Record<string, string> = {}): Promise<Serv
   });
 }
 
-/** Deletes every Redis key under the config's prefix and its data dir. */
-export async function cleanup(config: ServiceConfig): Promise<void> {
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+/** The folder of a config's file store. */
+export function dataDirOf(config: ServiceConfig): string {
+  if (config.storage.kind !== 'file') throw new Error('this test needs a file store');
+  return config.storage.root;
+}
+
+/** Deletes every Redis key under `prefix`. */
+export async function deleteRedisKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined);
   try {
     let cursor = '0';
     for (let round = 0; round < 10_000; round++) {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${config.redisPrefix}:*`, 'COUNT', 1000);
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
       if (found.length) await redis.del(...found);
       cursor = next;
       if (cursor === '0') break;
@@ -42,7 +53,40 @@ export async function cleanup(config: ServiceConfig): Promise<void> {
   } finally {
     redis.disconnect();
   }
-  await rm(config.dataDir, { recursive: true, force: true });
+}
+
+/** Deletes every Redis key under the config's prefix, its data dir and its scratch dir. */
+export async function cleanup(config: ServiceConfig): Promise<void> {
+  await deleteRedisKeys(config.redisUrl, config.redisPrefix);
+  if (config.storage.kind === 'file') await rm(config.storage.root, { recursive: true, force: true });
+  await rm(config.scratchDir, { recursive: true, force: true });
+}
+
+export interface TestS3 {
+  /** The variables that point a config at the server's bucket. */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** A real S3-protocol server (s3rver) on loopback with one empty bucket, its objects in a temporary folder. */
+export async function startS3(bucket = 'scgmdvae-test'): Promise<TestS3> {
+  const directory = await mkdtemp(join(tmpdir(), 'scgmdvae-s3-'));
+  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket, configs: [] }] });
+  const { port } = await server.run();
+  return {
+    env: {
+      STORAGE_URL: `s3://${bucket}/deployment`,
+      S3_ENDPOINT: `http://127.0.0.1:${port}`,
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    },
+    async stop() {
+      await server.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function newKey(config: ServiceConfig, name: string, admin = false): Promise<string> {
@@ -98,3 +142,27 @@ export async function pollJob(
 }
 
 export const TERMINAL = ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED'];
+
+/**
+ * A job of `owner`'s stored as a worker leaves it, without going through the queue (on a dataset of its own):
+ * `write` fills its results folder; with `complete` they are published under a COMPLETE outcome, else the job
+ * has no outcome, as while it runs. Returns the job id.
+ */
+export async function storeJob(config: ServiceConfig, owner: string, write: (dir: string) => Promise<void>, complete = true): Promise<string> {
+  const redis = connectRedis(config, 'cli');
+  const dir = await mkdtemp(join(tmpdir(), 'scgmdvae-results-'));
+  try {
+    const storage = await createStorage(config, redis);
+    const upload = await storage.receive(Readable.from([Buffer.from('x')]));
+    const created_at = new Date().toISOString();
+    await storage.saveDataset(upload, { id: upload.id, owner, filename: 'x', bytes: 1, sha256: upload.sha256, created_at, inspect: {} });
+    const id = randomUUID();
+    await storage.submitJob({ id, owner, dataset_id: upload.id, params: {}, created_at, request_hash: 'stored', queue: 'cpu' });
+    await write(dir);
+    if (complete) await storage.publishResults(id, randomUUID(), dir, { state: 'COMPLETE', finished_at: created_at, attempts: 1 });
+    return id;
+  } finally {
+    redis.disconnect();
+    await rm(dir, { recursive: true, force: true });
+  }
+}

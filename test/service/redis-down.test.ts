@@ -83,7 +83,7 @@ test('Redis down: submissions answer 503 problem+json, the API stays up, and rec
   assert.equal((await fetch(`${api.url}/readyz`)).status, 503, 'but not ready');
   assert.match(await (await fetch(`${api.url}/metrics`)).text(), /^scgmdvae_redis_up 0$/m);
 
-  // The throwaway Redis keeps nothing, so the key is created anew once it is back.
+  // The throwaway Redis keeps nothing: the key is created anew once it is back; the API indexes the dataset's record again from the store.
   await startRedis();
   let status = 0;
   for (let round = 0; round < 100 && status !== 202; round++) {

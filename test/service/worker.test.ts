@@ -12,7 +12,7 @@ import type { ServiceConfig } from '../../src/config.js';
 import { resultFileNames } from '../../src/pipeline/result-files.js';
 import { startWorker, type RunningWorker } from '../../src/queue/worker.js';
 import { spawnWorker as spawnWorkerProcess } from '../reliability/harness.js';
-import { FAKE_PROCESSOR, TENX_H5, TERMINAL, bearer, cleanup, newKey, pollJob, submit, testConfig, upload, type JobJson } from './helpers.js';
+import { FAKE_PROCESSOR, TENX_H5, TERMINAL, bearer, cleanup, dataDirOf, newKey, pollJob, submit, testConfig, upload, type JobJson } from './helpers.js';
 
 const WORKER_ENV = { WORKER_LOCK_MS: '1500', WORKER_STALLED_CHECK_MS: '500', JOB_ATTEMPTS: '2' };
 let config: ServiceConfig;
@@ -40,6 +40,15 @@ async function submitted(params: Record<string, unknown>): Promise<JobJson> {
 }
 
 const ended = (job: JobJson) => TERMINAL.includes(job.state);
+
+/** The job's folder holds its record, its outcome and the one attempt that finished; its scratch folder is gone. */
+async function assertPublishedOnce(jobId: string): Promise<void> {
+  const jobDir = join(dataDirOf(config), 'jobs', jobId);
+  assert.deepEqual((await readdir(jobDir)).sort(), ['attempts', 'job.json', 'outcome.json']);
+  assert.equal((await readdir(join(jobDir, 'attempts'))).length, 1, 'killed attempts leave nothing');
+  const scratch = await readdir(config.scratchDir).catch((): string[] => []);
+  assert.ok(!scratch.includes(jobId), 'the scratch folder is removed');
+}
 
 describe('an in-process worker', () => {
   let worker: RunningWorker;
@@ -73,7 +82,7 @@ describe('an in-process worker', () => {
       assert.equal(png.headers.get('content-type'), 'image/png');
       await png.arrayBuffer();
     }
-    assert.deepEqual(await readdir(join(config.dataDir, 'jobs', job.id)), ['job.json', 'outcome.json', 'results']);
+    await assertPublishedOnce(job.id);
 
     const ready = await fetch(`${api.url}/readyz`);
     assert.equal(ready.status, 200);
@@ -169,7 +178,7 @@ describe('worker processes', () => {
       assert.equal(done.attempts.made, 3);
       const csv = await fetch(`${api.url}/v1/jobs/${job.id}/results/cells.csv`, { headers: bearer(key) });
       assert.equal(await csv.text(), 'cell,cluster\nc1,0\nc2,1\n');
-      assert.deepEqual(await readdir(join(config.dataDir, 'jobs', job.id)), ['job.json', 'outcome.json', 'results']);
+      await assertPublishedOnce(job.id);
       assert.equal((await fetch(`${api.url}/v1/datasets/${datasetId}`, { headers: bearer(key) })).status, 200);
     } finally {
       last.kill('SIGTERM');

@@ -8,8 +8,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
-import { randomUUID } from 'node:crypto';
-import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
@@ -21,9 +20,8 @@ import { parseCsvRecords } from '../../src/io/csv.js';
 import { decodeEmbedding, type EmbeddingTable } from '../../src/io/embedding-file.js';
 import { packageRoot } from '../../src/paths.js';
 import { startWorker, type RunningWorker } from '../../src/queue/worker.js';
-import { createStorage } from '../../src/storage/index.js';
 import { boundsOf, fitView, toScreen } from '../../src/web/results/camera.js';
-import { bearer, cleanup, newKey, pollJob, submit, testConfig, TERMINAL } from '../service/helpers.js';
+import { bearer, cleanup, dataDirOf, newKey, pollJob, storeJob, submit, testConfig, TERMINAL } from '../service/helpers.js';
 import { buildWebPage, chromiumMissing, launchChromium, screenshotsDir } from './browser.js';
 
 const CELLBENCH = join(packageRoot, 'data', 'cellbench_2platforms.h5ad');
@@ -142,7 +140,7 @@ describe('the web page', { skip, timeout: 600_000 }, () => {
       await shot('02-sign-in-redis-down');
     } finally {
       await down.stop();
-      await rm(cut.dataDir, { recursive: true, force: true });
+      await rm(dataDirOf(cut), { recursive: true, force: true });
     }
   });
 
@@ -401,17 +399,17 @@ describe('the web page', { skip, timeout: 600_000 }, () => {
   });
 
   test('a job whose results predate embedding.bin still shows its other panels and why the UMAP is missing; unknown manifest fields are listed', async () => {
-    const storage = await createStorage(config.dataDir);
-    const id = randomUUID();
-    await storage.saveJob({ id, owner: 'bob', dataset_id: datasetId, params: {}, created_at: new Date().toISOString(), request_hash: 'old' });
-    const dir = await storage.newAttemptDir(id);
-    const results = join(config.dataDir, 'jobs', jobId, 'results');
-    for (const name of ['markers.csv', 'training.csv']) await copyFile(join(results, name), join(dir, name));
-    // A field this version does not know, as the integration issue will add: the summary lists it as it is.
-    const manifest = JSON.parse(await readFile(join(results, 'manifest.json'), 'utf8')) as Record<string, unknown>;
-    await writeFile(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, integration: { ilisi: 0.875, kbet_acceptance: 0.5 } }));
-    await storage.publishResults(id, dir);
-    await storage.setOutcome(id, { state: 'COMPLETE', finished_at: new Date().toISOString(), attempts: 1 });
+    // The results of the job run above, as a worker would have published them before embedding.bin existed.
+    const source: Record<string, Buffer> = {};
+    for (const name of ['markers.csv', 'training.csv', 'manifest.json']) {
+      source[name] = Buffer.from(await (await fetch(`${api.url}/v1/jobs/${jobId}/results/${name}`, { headers: bearer(alice) })).arrayBuffer());
+    }
+    const id = await storeJob(config, 'bob', async (dir) => {
+      for (const name of ['markers.csv', 'training.csv']) await writeFile(join(dir, name), source[name]!);
+      // A field this version does not know, as the integration issue will add: the summary lists it as it is.
+      const manifest = JSON.parse(source['manifest.json']!.toString('utf8')) as Record<string, unknown>;
+      await writeFile(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, integration: { ilisi: 0.875, kbet_acceptance: 0.5 } }));
+    });
     await page.goto(`${api.url}/#/jobs/${id}`);
     const problem = await page.waitForSelector('p.error:text("The UMAP cannot be shown")');
     assert.match((await problem.textContent()) ?? '', /no embedding\.bin .*run the analysis again/);

@@ -113,7 +113,7 @@ export function Datasets({ uploads, onFile, onDismiss, refresh }: { uploads: Upl
   const [reload, setReload] = useState(0);
 
   useEffect(() => {
-    getJson<{ datasets: DatasetJson[] }>('/datasets').then(
+    getJson<{ datasets: DatasetJson[] }>('/datasets?limit=200').then(
       (body) => {
         setDatasets(body.datasets);
         setFailure(null);

@@ -20,7 +20,7 @@ export function Jobs() {
     let live = true;
     const refresh = async () => {
       try {
-        const [list, datasets] = await Promise.all([getJson<{ jobs: JobJson[] }>('/jobs?limit=100'), getJson<{ datasets: DatasetJson[] }>('/datasets')]);
+        const [list, datasets] = await Promise.all([getJson<{ jobs: JobJson[] }>('/jobs?limit=100'), getJson<{ datasets: DatasetJson[] }>('/datasets?limit=200')]);
         if (!live) return;
         setJobs(list.jobs);
         setNames(new Map(datasets.datasets.map((d) => [d.id, d.filename])));
