@@ -1,5 +1,5 @@
 /**
- * The one child-process bootstrap. Code that runs in another process (the sandboxed job process, the upload
+ * The one child-process bootstrap. Code that runs in another process (the job child, the upload
  * inspector) is named by file: under tsx that file is the .ts source and the child needs tsx's loader; in the
  * compiled build it is plain .js.
  */

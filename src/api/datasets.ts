@@ -10,7 +10,7 @@ import { HttpProblem } from './problem.js';
 
 /** Errors of the multipart parser (busboy) that mean the body is broken: a missing boundary, a body cut short. */
 function isMalformedMultipart(err: unknown): boolean {
-  return err instanceof Error && /^(Multipart: |Unexpected end of (form|file)|Malformed part header|Part terminated early)/.test(err.message);
+  return err instanceof Error && /^(Multipart: |Unexpected end of (form|file|multipart data)|Malformed part header|Part terminated early)/.test(err.message);
 }
 
 export default async function datasetRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
