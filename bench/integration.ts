@@ -24,7 +24,7 @@ import { readDataset } from '../src/io/index.js';
 import type { AnnData } from '../src/io/types.js';
 import { runPipeline, type PipelineManifest } from '../src/pipeline/index.js';
 import { repoRoot, writeBatchEffectCounts } from './integration-data.js';
-import { clustersOf, codesOf, reportHead, runItems, median, referenceCodes, round, runSeurat, score, shared, timeAgainst } from './score.js';
+import { clustersOf, codesOf, reportHead, runItems, runCheckout, median, referenceCodes, round, runSeurat, score, shared, timeAgainst } from './score.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -125,7 +125,16 @@ async function regressionItem() {
       report.regression = results;
       save();
     }
-    results[c.name] = { runs, mean_ari: round(runs.reduce((s, r) => s + r.ari, 0) / runs.length) };
+    // Today's figure: the --baseline checkout on the same cells, seeds and K.
+    const baselineRuns = args.baseline
+      ? list(args.seeds!).map((seed) => {
+          const outDir = join(work, 'runs', `${c.name}-${seed}-baseline`);
+          const seconds = runCheckout(args.baseline!, c.path, { ...c.params, n_clusters: c.k, seed }, outDir);
+          return { seed, ...score(clustersOf(outDir, data.obs.index), truth, null), seconds };
+        })
+      : null;
+    const mean = (rs: { ari: number }[]) => round(rs.reduce((s, r) => s + r.ari, 0) / rs.length);
+    results[c.name] = { runs, mean_ari: mean(runs), baseline: baselineRuns && { runs: baselineRuns, mean_ari: mean(baselineRuns) } };
     report.regression = results;
     save();
   }

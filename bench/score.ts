@@ -2,7 +2,7 @@
 import { cpus, loadavg } from 'node:os';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { asCategories } from '../src/io/frame.js';
 import type { AnnData } from '../src/io/types.js';
 import { adjustedRandIndex, normalizedMutualInfo } from '../src/metrics/index.js';
@@ -86,6 +86,17 @@ export function runSeurat(dir: string, data: AnnData, k: number, batchKey?: stri
   return { clusters: referenceCodes(out, data.obs.index, 1), kmatched: referenceCodes(out, data.obs.index, 2), seconds };
 }
 
+/** Wall seconds of `scgmdvae run` on `input` with `params` by the checkout at `root` (its own defaults), into `outDir`. */
+export function runCheckout(root: string, input: string, params: object, outDir: string): number {
+  mkdirSync(outDir, { recursive: true });
+  const paramsFile = join(outDir, '..', `${basename(outDir)}-params.json`);
+  writeFileSync(paramsFile, JSON.stringify(params));
+  const cli = existsSync(join(root, 'src', 'cli', 'main.ts')) ? join(root, 'src', 'cli', 'main.ts') : join(root, 'src', 'cli.ts');
+  const started = performance.now();
+  execFileSync(process.execPath, ['--import', 'tsx', cli, 'run', input, '--out', outDir, '--params', paramsFile], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  return Number(((performance.now() - started) / 1000).toFixed(1));
+}
+
 /**
  * Wall seconds of `scgmdvae run` on `input` with `params`, alternating this checkout and `baseline` (an
  * earlier checkout with its node_modules; its own defaults), `rounds` times each; the two means' ratio.
@@ -94,13 +105,7 @@ export function timeAgainst(baseline: string, input: string, params: object, bas
   const runs: { checkout: string; seconds: number }[] = [];
   for (let round = 0; round < rounds; round++) {
     for (const [checkout, root, given] of [['this', repoRoot, params], ['baseline', baseline, baselineParams]] as const) {
-      const paramsFile = join(workDir, `time-params-${checkout}.json`);
-      mkdirSync(workDir, { recursive: true });
-      writeFileSync(paramsFile, JSON.stringify(given));
-      const cli = existsSync(join(root, 'src', 'cli', 'main.ts')) ? join(root, 'src', 'cli', 'main.ts') : join(root, 'src', 'cli.ts');
-      const started = performance.now();
-      execFileSync(process.execPath, ['--import', 'tsx', cli, 'run', input, '--out', join(workDir, `${checkout}-${round}`), '--params', paramsFile], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-      runs.push({ checkout, seconds: Number(((performance.now() - started) / 1000).toFixed(1)) });
+      runs.push({ checkout, seconds: runCheckout(root, input, given, join(workDir, `${checkout}-${round}`)) });
     }
   }
   const mean = (who: string) => runs.filter((r) => r.checkout === who).reduce((s, r) => s + r.seconds, 0) / rounds;
