@@ -55,13 +55,20 @@ function liveState(queued: QueueSide, progress: StoredProgress | undefined, canc
   return progress ? 'RUNNING' : 'INITIALIZING';
 }
 
-/** The outcome the queue implies when no worker wrote one; undefined while the job has not ended. */
-function impliedOutcome(queued: QueueSide | undefined, cancelRequested: boolean): JobOutcome | undefined {
+/**
+ * The outcome the queue implies when no worker wrote one; undefined while the job has not ended. A job the queue
+ * no longer holds ended if it was canceled, or if it is older than the queue keeps jobs (it cannot be lost work).
+ */
+function impliedOutcome(ctx: ApiContext, record: JobRecord, queued: QueueSide | undefined, cancelRequested: boolean): JobOutcome | undefined {
   const finished_at = new Date().toISOString();
   const attempts = queued?.job.attemptsStarted ?? 0;
   if (queued?.state === 'completed') return { state: 'COMPLETE', finished_at, attempts };
   if (queued?.state === 'failed') return { state: 'SYSTEM_ERROR', finished_at, attempts, error: { kind: 'Error', message: queued.job.failedReason || 'the job failed' } };
-  if (!queued && cancelRequested) return { state: 'CANCELED', finished_at, attempts };
+  if (queued) return undefined;
+  if (cancelRequested) return { state: 'CANCELED', finished_at, attempts };
+  if (Date.now() - Date.parse(record.created_at) > ctx.config.jobRetentionSeconds * 1000) {
+    return { state: 'SYSTEM_ERROR', finished_at, attempts, error: { kind: 'LostJob', message: 'the job is no longer in the queue and no worker recorded how it ended' } };
+  }
   return undefined;
 }
 
@@ -99,7 +106,7 @@ export async function describeJob(ctx: ApiContext, record: JobRecord): Promise<J
   const queued = job && queueState && queueState !== 'unknown' ? { state: queueState, job } : undefined;
   let outcome = stored;
   if (!outcome) {
-    const implied = impliedOutcome(queued, cancelFlag === 1);
+    const implied = impliedOutcome(ctx, record, queued, cancelFlag === 1);
     if (implied) outcome = await ctx.storage.setOutcome(record.id, implied);
     else if (!queued) await enqueue(ctx, record);
   }
