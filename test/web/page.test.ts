@@ -181,7 +181,7 @@ describe('the web page', { skip, timeout: 600_000 }, () => {
     await page.waitForSelector('h2:text("New analysis")');
     assert.equal(await page.isVisible('[data-field=epochs]'), false, 'advanced parameters start folded away');
     const nClusters = page.locator('[data-field=n_clusters]');
-    assert.equal(await nClusters.locator('input').inputValue(), '10', 'the default');
+    assert.equal(await nClusters.locator('input').inputValue(), 'auto', 'the default');
     assert.match((await nClusters.textContent()) ?? '', /≥ 2 and ≤ 200/);
     await page.check('input[name=condition_keys][value=platform]');
     await page.fill('[data-field=n_clusters] input', '3');
