@@ -182,9 +182,12 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
     await multi.exec();
   };
 
-  // The job ended for good: record its duration and let its dataset be deleted.
-  const ended = (job: Job<AnalysisJobData>, state: string) =>
-    Promise.all([recordDuration(job, state), storage.releaseJob(job.id!, job.data.datasetId)]);
+  // The job ended for good: record its duration under the state its outcome holds, and let its dataset be deleted.
+  const ended = (job: Job<AnalysisJobData>) =>
+    storage
+      .getOutcome(job.id!)
+      .then((outcome) => Promise.all([recordDuration(job, outcome?.state ?? 'SYSTEM_ERROR'), storage.releaseJob(job.id!, job.data.datasetId)]))
+      .catch((error) => log.error({ err: error, job: job.id }, 'duration not recorded'));
 
   for (const worker of workers) {
     worker.on('active', (job) => {
@@ -192,17 +195,14 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
     });
     worker.on('completed', (job) => {
       log.info({ job: job.id }, 'job complete');
-      ended(job, 'COMPLETE').catch((err) => log.warn({ err }, 'duration not recorded'));
+      void ended(job);
     });
     worker.on('failed', (job, err) => {
       if (!job) return;
       const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
       log.warn({ job: job.id, attempt: job.attemptsMade, kind: err.name, final, reason: err.message }, 'job failed');
       if (!final) return;
-      storage
-        .getOutcome(job.id!)
-        .then((outcome) => ended(job, outcome?.state ?? 'SYSTEM_ERROR'))
-        .catch((error) => log.error({ err: error, job: job.id }, 'duration not recorded'));
+      void ended(job);
     });
     worker.on('stalled', (jobId) => log.warn({ job: jobId }, 'job stalled: its worker stopped renewing the lock; retrying'));
     worker.on('error', (err) => log.error({ err }, 'worker error'));
