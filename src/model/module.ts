@@ -92,7 +92,7 @@ export class CgmvaeModule {
 
   /**
    * Rebuilds the heads whose width is the number of components (p(z|w,y,c), q(y), q(d)) for `nClusters`,
-   * initialised to zero, as placeComponents then sets them; returns the old variables and the new.
+   * freshly initialised as new layers are (placeComponents then sets them); returns the old variables and the new.
    */
   resizeComponents(nClusters: number, rng: Rng): { removed: tf.Variable[]; added: tf.Variable[] } {
     const heads = [this.pz, this.qy, this.qd];
