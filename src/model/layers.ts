@@ -34,6 +34,11 @@ export class ParamStore {
     this.state.delete(key);
   }
 
+  /** The dense kernels (keys ending in /W): the variables weight decay applies to. */
+  kernels(): Set<tf.Variable> {
+    return new Set([...this.trainable].filter(([key]) => key.endsWith('/W')).map(([, v]) => v));
+  }
+
   /** Every variable (trainable and state), by key. */
   all(): Map<string, tf.Variable> {
     return new Map([...this.trainable, ...this.state]);

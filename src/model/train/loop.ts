@@ -66,8 +66,7 @@ export async function train(module: CgmvaeModule, data: PreparedData, config: Tr
   const unsupervised = !data.labelCodes;
 
   const trainable = [...module.params.trainable.values()];
-  const kernels = new Set([...module.params.trainable].filter(([k]) => k.endsWith('/W')).map(([, v]) => v));
-  const optimizer = new AdamW(trainable, kernels, { weightDecay: config.weightDecay });
+  const optimizer = new AdamW(trainable, module.params.kernels(), { weightDecay: config.weightDecay });
   // Every variable a snapshot restores; read at each snapshot, since a placement may rebuild the component heads.
   const snapshotVars = () => [...module.params.all().values(), ...optimizer.stateVariables()];
   const nanGuard = new NanGuard(snapshotVars, optimizer, config.maxNanRetries);

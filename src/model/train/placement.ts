@@ -78,7 +78,7 @@ function placeComponents(
   const k = resolution === null ? module.config.nClusters : Math.max(...sampleLabels) + 1;
   if (k !== module.config.nClusters) {
     const { removed, added } = module.resizeComponents(k, rng);
-    optimizer.replace(removed, added, new Set(added.filter((v) => v.shape.length === 2)));
+    optimizer.replace(removed, added, module.params.kernels());
   }
   const cellLabels = new Int32Array(rows.length).fill(-1);
   if (picked) {
