@@ -17,7 +17,7 @@ import tar from 'tar-stream';
 import { startApi, type RunningApi } from '../../src/api/app.js';
 import { loadConfig, type ServiceConfig } from '../../src/config.js';
 import { startWorker, type RunningWorker } from '../../src/queue/worker.js';
-import { FIXTURES, TENX_H5, TERMINAL, bearer, cleanup, dataDirOf, newKey, pollJob, submit, testConfig, upload, type JobJson } from '../service/helpers.js';
+import { FIXTURES, TENX_H5, TERMINAL, bearer, cleanup, dataDirOf, endedJobFolder, newKey, pollJob, submit, testConfig, upload, type JobJson } from '../service/helpers.js';
 import { childPids, kill, sleep, spawnApi, spawnWorker, tarGzBomb, until, zipBomb, type ApiProcess } from './harness.js';
 
 const ended = (job: JobJson) => TERMINAL.includes(job.state);
@@ -402,7 +402,7 @@ describe('8. leftovers', () => {
       const job = (await (await submit(api.url, key, { dataset_id: datasetId, params: { condition_keys: ['missing_column'] } })).json()) as JobJson;
       const done = await pollJob(api.url, key, job.id, ended);
       assert.equal(done.state, 'EXECUTOR_ERROR');
-      assert.deepEqual((await readdir(join(dataDirOf(config), 'jobs', job.id))).sort(), ['job.json', 'outcome.json']);
+      assert.deepEqual(await endedJobFolder(config, job.id), ['job.json', 'outcome.json']);
     } finally {
       await worker.stop();
       await api.stop();

@@ -1,6 +1,6 @@
 /** Shared scaffolding of the service tests: a config on a private Redis prefix and data dir, users, uploads. */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -142,6 +142,17 @@ export async function pollJob(
 }
 
 export const TERMINAL = ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED'];
+
+/** The sorted entries of an ended job's folder in a file store, once the outcome's copy is there (Redis holds the outcome first). */
+export async function endedJobFolder(config: ServiceConfig, jobId: string, { rounds = 200, everyMs = 50 } = {}): Promise<string[]> {
+  const dir = join(dataDirOf(config), 'jobs', jobId);
+  for (let round = 0; round < rounds; round++) {
+    const entries = (await readdir(dir)).sort();
+    if (entries.includes('outcome.json')) return entries;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  throw new Error(`job ${jobId}: no outcome.json in its folder`);
+}
 
 /**
  * A job of `owner`'s stored as a worker leaves it, without going through the queue (on a dataset of its own):

@@ -12,7 +12,7 @@ import type { ServiceConfig } from '../../src/config.js';
 import { resultFileNames } from '../../src/pipeline/result-files.js';
 import { startWorker, type RunningWorker } from '../../src/queue/worker.js';
 import { spawnWorker as spawnWorkerProcess } from '../reliability/harness.js';
-import { FAKE_PROCESSOR, TENX_H5, TERMINAL, bearer, cleanup, dataDirOf, newKey, pollJob, submit, testConfig, upload, type JobJson } from './helpers.js';
+import { FAKE_PROCESSOR, TENX_H5, TERMINAL, bearer, cleanup, dataDirOf, endedJobFolder, newKey, pollJob, submit, testConfig, upload, type JobJson } from './helpers.js';
 
 const WORKER_ENV = { WORKER_LOCK_MS: '1500', WORKER_STALLED_CHECK_MS: '500', JOB_ATTEMPTS: '2' };
 let config: ServiceConfig;
@@ -44,7 +44,7 @@ const ended = (job: JobJson) => TERMINAL.includes(job.state);
 /** The job's folder holds its record, its outcome and the one attempt that finished; its scratch folder is gone. */
 async function assertPublishedOnce(jobId: string): Promise<void> {
   const jobDir = join(dataDirOf(config), 'jobs', jobId);
-  assert.deepEqual((await readdir(jobDir)).sort(), ['attempts', 'job.json', 'outcome.json']);
+  assert.deepEqual(await endedJobFolder(config, jobId), ['attempts', 'job.json', 'outcome.json']);
   assert.equal((await readdir(join(jobDir, 'attempts'))).length, 1, 'killed attempts leave nothing');
   const scratch = await readdir(config.scratchDir).catch((): string[] => []);
   assert.ok(!scratch.includes(jobId), 'the scratch folder is removed');
