@@ -13,7 +13,7 @@
  *
  *   npx tsx bench/integration.ts [--items synthetic,cellbench5,cellbench2,regression,time]
  *     [--sigmas 0.2,0.4,0.6] [--generator-seeds 0,1,2,3,4] [--seeds 0,1,2] [--params '{"key": value}']
- *     [--baseline ../baseline] [--out bench/out/integration.json]
+ *     [--baseline ../baseline] [--out bench/out/integration.json] [--work bench/out/integration (runs and data)]
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -35,11 +35,12 @@ const { values: args } = parseArgs({
     params: { type: 'string', default: '{}' },
     baseline: { type: 'string' },
     out: { type: 'string', default: join(repoRoot, 'bench', 'out', 'integration.json') },
+    work: { type: 'string', default: join(repoRoot, 'bench', 'out', 'integration') },
   },
 });
 const list = (text: string) => text.split(',').filter(Boolean).map(Number);
 const extraParams = JSON.parse(args.params!) as Record<string, unknown>;
-const work = join(repoRoot, 'bench', 'out', 'integration');
+const work = args.work!;
 const report = reportHead(extraParams, 'Seurat CCA integration (shared/reference/seurat_default_and_integration.R)');
 const save = () => writeFileSync(args.out!, JSON.stringify(report, null, 1));
 
@@ -63,7 +64,7 @@ async function syntheticItem() {
   const results: Record<string, unknown>[] = [];
   for (const sigma of list(args.sigmas!)) {
     for (const generatorSeed of list(args['generator-seeds']!)) {
-      const path = await writeBatchEffectCounts({ sigma, seed: generatorSeed });
+      const path = await writeBatchEffectCounts({ sigma, seed: generatorSeed }, join(work, `synthetic-sigma${sigma}-seed${generatorSeed}.h5ad`));
       const { data } = await readDataset(path);
       const runs = [];
       for (const seed of list(args.seeds!)) runs.push({ seed, ...(await ours(`synthetic-${sigma}-${generatorSeed}-${seed}`, path, { condition_keys: ['batch'], n_clusters: 6, seed }, data, 'cell_type', 'batch')) });

@@ -1,8 +1,8 @@
 /**
- * Upload inspection. The reader loads the whole matrix (for a large file, tens of seconds and over a GB), and a
- * compressed upload may be a decompression bomb, so large or compressed files are read in a child process, at most
- * INSPECT_CONCURRENCY at once (beyond: 503 with Retry-After); small uncompressed ones are read in place, where
- * forking would cost more than reading.
+ * Upload inspection. An HDF5 file's matrix is counted and sampled a slice at a time, but those reads block the
+ * thread, an MTX matrix is parsed whole, and a compressed upload may be a decompression bomb, so large or compressed
+ * files are inspected in a child process, at most INSPECT_CONCURRENCY at once (beyond: 503 with Retry-After); small
+ * uncompressed ones are inspected in place, where forking would cost more than reading.
  */
 import { fork } from 'node:child_process';
 import { InputError } from '../errors.js';

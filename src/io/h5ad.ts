@@ -1,8 +1,8 @@
 import type { Dataset as H5Dataset, File as H5File, Group as H5Group } from 'h5wasm';
 import { DatasetError } from './errors.js';
-import { SLICE_ELEMENTS, assertDecodable, attr, child, hdf5Reason, isDataset, isGroup, readNumeric, readStrings, requireDataset, stringAttr } from './hdf5.js';
-import { assertFitsInMemory, transposeCompressed, validateCsr } from './sparse.js';
-import type { Column, CsrMatrix, Frame } from './types.js';
+import { attr, child, isDataset, isGroup, readNumeric, readStrings, requireDataset, stringAttr } from './hdf5.js';
+import { compressedInFile, denseInFile, type StoredMatrix } from './stored-matrix.js';
+import type { Column, Frame } from './types.js';
 
 const LEGACY_REMEDY = 'open it with anndata >= 0.7 and save it again (adata = anndata.read_h5ad(path); adata.write_h5ad(out))';
 
@@ -13,8 +13,8 @@ function shapeAttr(group: H5Group): [number, number] {
   return values as [number, number];
 }
 
-/** Reads a sparse group (csr_matrix or csc_matrix encoding) as cells x genes CSR. */
-function readSparse(group: H5Group): CsrMatrix {
+/** A sparse group (csr_matrix or csc_matrix encoding), left in the file. */
+function sparseElement(group: H5Group): StoredMatrix {
   const encoding = stringAttr(group, 'encoding-type');
   if (encoding === undefined && attr(group, 'h5sparse_format') !== undefined) {
     throw new DatasetError('unsupported_layout', `"${group.path}" uses the pre-0.7 anndata sparse layout (h5sparse_format); ${LEGACY_REMEDY}`);
@@ -24,63 +24,13 @@ function readSparse(group: H5Group): CsrMatrix {
   }
   const [nRows, nCols] = shapeAttr(group);
   const what = `"${group.path}"`;
-  const data = requireDataset(group, 'data', what);
-  const indicesSet = requireDataset(group, 'indices', what);
-  const indptrSet = requireDataset(group, 'indptr', what);
-  assertFitsInMemory(data.shape?.[0] ?? 0, what);
-  const indptr = readNumeric(indptrSet, Int32Array);
-  const indices = readNumeric(indicesSet, Int32Array);
-  const values = readNumeric(data, Float32Array);
-  if (encoding === 'csr_matrix') return validateCsr({ nRows, nCols, indptr, indices, data: values }, what);
-  validateCsr({ nRows: nCols, nCols: nRows, indptr, indices, data: values }, what);
-  return { nRows, nCols, ...transposeCompressed(nCols, nRows, indptr, indices, values) };
+  const datasets = { data: requireDataset(group, 'data', what), indices: requireDataset(group, 'indices', what), indptr: requireDataset(group, 'indptr', what) };
+  return compressedInFile(datasets, encoding === 'csr_matrix' ? 'csr' : 'csc', nRows, nCols, what);
 }
 
-/** Reads a dense 2-D dataset into CSR, a block of rows at a time. */
-function readDense(dataset: H5Dataset): CsrMatrix {
-  assertDecodable(dataset);
-  const shape = dataset.shape ?? [];
-  if (shape.length !== 2) throw new DatasetError('unsupported_layout', `dense matrix "${dataset.path}" has ${shape.length} dimensions, not 2`);
-  const [nRows, nCols] = shape as [number, number];
-  const rowsPerBlock = Math.max(1, Math.floor(SLICE_ELEMENTS / Math.max(1, nCols)));
-  const indptr = new Int32Array(nRows + 1);
-  let indices = new Int32Array(1024);
-  let data = new Float32Array(1024);
-  let nnz = 0;
-  for (let r0 = 0; r0 < nRows; r0 += rowsPerBlock) {
-    const r1 = Math.min(nRows, r0 + rowsPerBlock);
-    let block: ArrayLike<number | bigint>;
-    try {
-      block = dataset.slice([[r0, r1], []]) as ArrayLike<number | bigint>;
-    } catch (error) {
-      throw new DatasetError('truncated', `dataset "${dataset.path}" cannot be read (${hdf5Reason(error)}): the file is damaged or truncated`);
-    }
-    for (let r = r0; r < r1; r++) {
-      const base = (r - r0) * nCols;
-      for (let c = 0; c < nCols; c++) {
-        const v = Number(block[base + c]);
-        if (v === 0) continue;
-        if (nnz === indices.length) {
-          assertFitsInMemory(nnz * 2, `dense matrix "${dataset.path}"`);
-          const grownIndices = new Int32Array(nnz * 2);
-          grownIndices.set(indices);
-          indices = grownIndices;
-          const grownData = new Float32Array(nnz * 2);
-          grownData.set(data);
-          data = grownData;
-        }
-        indices[nnz] = c;
-        data[nnz++] = v;
-      }
-      indptr[r + 1] = nnz;
-    }
-  }
-  return validateCsr({ nRows, nCols, indptr, indices: indices.slice(0, nnz), data: data.slice(0, nnz) }, `"${dataset.path}"`);
-}
-
-/** Reads a matrix element of an h5ad file, whatever its encoding. */
-export function readMatrixElement(node: H5Group | H5Dataset): CsrMatrix {
-  return isGroup(node) ? readSparse(node) : readDense(node);
+/** A matrix element of an h5ad file, whatever its encoding, left in the file. */
+function matrixElement(node: H5Group | H5Dataset): StoredMatrix {
+  return isGroup(node) ? sparseElement(node) : denseInFile(node);
 }
 
 function isH5pyBoolean(dataset: H5Dataset): boolean {
@@ -171,8 +121,8 @@ export function availableMatrices(file: H5File): string[] {
   return out;
 }
 
-/** Reads the chosen matrix (`X`, `raw` for raw/X, or a layer name) with its obs and var frames. */
-export function readH5ad(file: H5File, layer: string | undefined): { X: CsrMatrix; obs: Frame; var: Frame; matrix: string } {
+/** The chosen matrix (`X`, `raw` for raw/X, or a layer name), left in the file, with its obs and var frames. */
+export function describeH5ad(file: H5File, layer: string | undefined): { X: StoredMatrix; obs: Frame; var: Frame; matrix: string } {
   const available = availableMatrices(file);
   const matrix = layer === undefined || layer === 'X' ? 'X' : layer === 'raw' || layer === 'raw/X' ? 'raw' : layer.startsWith('layers/') ? layer : `layers/${layer}`;
   if (!available.includes(matrix)) {
@@ -182,7 +132,7 @@ export function readH5ad(file: H5File, layer: string | undefined): { X: CsrMatri
   if (!isGroup(node) && !isDataset(node)) throw new DatasetError('missing_element', `"${matrix}" is not a matrix`);
   const obs = readFrame(file, 'obs');
   const variables = readFrame(file, matrix === 'raw' ? 'raw/var' : 'var');
-  const X = readMatrixElement(node);
+  const X = matrixElement(node);
   if (X.nRows !== obs.index.length || X.nCols !== variables.index.length) {
     throw new DatasetError('inconsistent_shape', `matrix "${matrix}" is ${X.nRows} x ${X.nCols} but obs has ${obs.index.length} rows and var ${variables.index.length}`);
   }

@@ -113,6 +113,15 @@ function readSlice(dataset: H5Dataset, start: number, end: number): Numeric {
   return value as Numeric;
 }
 
+/** Rows [r0, r1) of a 2-D dataset, row-major. */
+export function readRows(dataset: H5Dataset, r0: number, r1: number): ArrayLike<number | bigint> {
+  try {
+    return dataset.slice([[r0, r1], []]) as ArrayLike<number | bigint>;
+  } catch (error) {
+    throw new DatasetError('truncated', `dataset "${dataset.path}" cannot be read (${hdf5Reason(error)}): the file is damaged or truncated`);
+  }
+}
+
 /** Copies a numeric source into a target array; plain loops, since BigInt64Array needs per-element conversion. */
 function copyInto(target: Float32Array | Int32Array | Float64Array, offset: number, source: Numeric): void {
   if (source instanceof BigInt64Array || source instanceof BigUint64Array) {

@@ -1,12 +1,15 @@
 import { DatasetError } from './errors.js';
 import { detectContainer, type ContainerKind } from './detect.js';
-import { readH5ad } from './h5ad.js';
+import type { File as H5File } from 'h5wasm';
+import { describeH5ad } from './h5ad.js';
 import { isGroup, openHdf5 } from './hdf5.js';
 import { filesBesideMatrix, listDirectory, locateMtxFiles, readMatrixMarket, readTsv, type MtxFiles } from './mtx.js';
 import { readTarEntries, readZipEntries } from './archive.js';
 import { firstDuplicate, makeUnique } from './names.js';
-import { assembleTenx, readTenxV2, readTenxV3, tenxV2Genomes, type TenxData } from './tenx.js';
-import { classifyValues } from './values.js';
+import { selectColumns } from './sparse.js';
+import { matrixInMemory, type StoredMatrix } from './stored-matrix.js';
+import { describeTenxV2, describeTenxV3, tenxLayout, tenxV2Genomes, type TenxLayout } from './tenx.js';
+import { classifySample } from './values.js';
 import type { AnnData, ValuesKind } from './types.js';
 
 export type { AnnData, Column, CsrMatrix, DenseMatrix, Frame, ValuesKind } from './types.js';
@@ -32,11 +35,18 @@ export interface ReadResult {
   renamedGenes: number;
 }
 
-async function readMtx(files: MtxFiles): Promise<Omit<TenxData, 'featureTypes'> & { featureTypes?: Record<string, number> }> {
+/** What a file holds, its matrix not yet loaded: what reading and inspecting share. */
+interface DatasetLayout extends TenxLayout {
+  format: DatasetFormat;
+  matrix: string;
+  genomes?: string[];
+}
+
+async function mtxLayout(files: MtxFiles): Promise<TenxLayout> {
   const [X, barcodeRows, featureRows] = await Promise.all([readMatrixMarket(files.matrix), readTsv(files.barcodes), readTsv(files.features)]);
   const hasTypes = featureRows.length > 0 && featureRows.every((row) => row.length >= 3);
-  return assembleTenx(
-    X,
+  return tenxLayout(
+    matrixInMemory(X),
     barcodeRows.map((row) => row[0]!),
     {
       ids: featureRows.map((row) => row[0]!),
@@ -61,60 +71,65 @@ async function mtxFilesOf(path: string, kind: ContainerKind): Promise<MtxFiles> 
   }
 }
 
-async function readHdf5(path: string, options: ReadOptions): Promise<Omit<ReadResult, 'values' | 'renamedGenes'>> {
-  const file = await openHdf5(path);
-  try {
-    const keys = file.keys();
-    if (keys.includes('matrix') && isGroup(file.get('matrix'))) {
-      const { X, obs, var: variables, featureTypes, genomes } = readTenxV3(file);
-      return { data: { X, obs, var: variables }, format: '10x-h5-v3', matrix: 'matrix', genomes, featureTypes };
-    }
-    if (tenxV2Genomes(file).length > 0) {
-      const { X, obs, var: variables, genome } = readTenxV2(file, options.genome);
-      return { data: { X, obs, var: variables }, format: '10x-h5-v2', matrix: genome, genomes: tenxV2Genomes(file) };
-    }
-    if (keys.includes('obs') || keys.includes('X')) {
-      const { X, obs, var: variables, matrix } = readH5ad(file, options.layer);
-      return { data: { X, obs, var: variables }, format: 'h5ad', matrix };
-    }
-    throw new DatasetError('unsupported_layout', `${path} is an HDF5 file but neither an h5ad (X, obs, var) nor a 10x matrix (top-level groups: ${keys.join(', ') || 'none'})`);
-  } finally {
-    file.close();
+function hdf5Layout(file: H5File, path: string, options: ReadOptions): DatasetLayout {
+  const keys = file.keys();
+  if (keys.includes('matrix') && isGroup(file.get('matrix'))) return { ...describeTenxV3(file), format: '10x-h5-v3', matrix: 'matrix' };
+  if (tenxV2Genomes(file).length > 0) {
+    const { genome, ...layout } = describeTenxV2(file, options.genome);
+    return { ...layout, format: '10x-h5-v2', matrix: genome, genomes: tenxV2Genomes(file) };
   }
+  if (keys.includes('obs') || keys.includes('X')) return { ...describeH5ad(file, options.layer), format: 'h5ad' };
+  throw new DatasetError('unsupported_layout', `${path} is an HDF5 file but neither an h5ad (X, obs, var) nor a 10x matrix (top-level groups: ${keys.join(', ') || 'none'})`);
 }
 
 /**
- * Reads any supported dataset, detected from its bytes: h5ad, 10x HDF5 v2/v3, or a 10x MTX
- * folder, archive (.tar.gz, .tgz, .zip) or bare matrix.mtx. Gene names come out unique.
+ * Calls `use` with the layout of any supported dataset, detected from its bytes: h5ad, 10x HDF5 v2/v3, or a
+ * 10x MTX folder, archive (.tar.gz, .tgz, .zip) or bare matrix.mtx; an HDF5 file stays open while `use` runs.
+ * The checks every dataset passes come first: a non-empty matrix, unique cell barcodes.
  */
-export async function readDataset(path: string, options: ReadOptions = {}): Promise<ReadResult> {
+async function withLayout<T>(path: string, options: ReadOptions, use: (layout: DatasetLayout) => T): Promise<T> {
   const kind = await detectContainer(path);
-  const read =
-    kind === 'hdf5'
-      ? await readHdf5(path, options)
-      : await (async () => {
-          const { X, obs, var: variables, featureTypes } = await readMtx(await mtxFilesOf(path, kind));
-          return { data: { X, obs, var: variables }, format: '10x-mtx' as const, matrix: 'matrix.mtx', featureTypes };
-        })();
-  const { X, obs } = read.data;
-  if (X.nRows === 0 || X.nCols === 0) {
-    throw new DatasetError('empty', `${path} holds an empty matrix (${X.nRows} cells x ${X.nCols} genes)`);
+  const file = kind === 'hdf5' ? await openHdf5(path) : undefined;
+  try {
+    const layout: DatasetLayout = file ? hdf5Layout(file, path, options) : { ...(await mtxLayout(await mtxFilesOf(path, kind))), format: '10x-mtx', matrix: 'matrix.mtx' };
+    const { X, obs } = layout;
+    if (X.nRows === 0 || X.nCols === 0) {
+      throw new DatasetError('empty', `${path} holds an empty matrix (${X.nRows} cells x ${X.nCols} genes)`);
+    }
+    const duplicate = firstDuplicate(obs.index);
+    if (duplicate) {
+      throw new DatasetError(
+        'invalid_value',
+        `cell barcode "${duplicate.name}" appears twice (cells ${duplicate.first + 1} and ${duplicate.second + 1}); cell names must be unique (anndata: adata.obs_names_make_unique())`,
+      );
+    }
+    return use(layout);
+  } finally {
+    file?.close();
   }
-  if (X.data.length === 0) throw new DatasetError('empty', `${path} holds ${X.nRows} cells x ${X.nCols} genes but not one nonzero value`);
-  const duplicate = firstDuplicate(obs.index);
-  if (duplicate) {
-    throw new DatasetError(
-      'invalid_value',
-      `cell barcode "${duplicate.name}" appears twice (cells ${duplicate.first + 1} and ${duplicate.second + 1}); cell names must be unique (anndata: adata.obs_names_make_unique())`,
-    );
-  }
-  const unique = makeUnique(read.data.var.index);
-  return {
-    ...read,
-    data: { ...read.data, var: { index: unique.names, columns: read.data.var.columns } },
-    values: classifyValues(X),
-    renamedGenes: unique.renamed,
-  };
+}
+
+function assertValues(nnz: number, X: StoredMatrix, path: string): void {
+  if (nnz === 0) throw new DatasetError('empty', `${path} holds ${X.nRows} cells x ${X.nCols} genes but not one nonzero value`);
+}
+
+/** Reads any supported dataset (see withLayout); gene names come out unique. */
+export async function readDataset(path: string, options: ReadOptions = {}): Promise<ReadResult> {
+  return withLayout(path, options, ({ X: stored, keep, obs, var: variables, ...layout }) => {
+    const all = stored.read();
+    const X = keep ? selectColumns(all, keep) : all;
+    assertValues(X.data.length, stored, path);
+    const unique = makeUnique(variables.index);
+    return {
+      data: { X, obs, var: { index: unique.names, columns: variables.columns } },
+      format: layout.format,
+      matrix: layout.matrix,
+      values: classifySample(stored.sampleValues()),
+      ...(layout.genomes ? { genomes: layout.genomes } : {}),
+      ...(layout.featureTypes ? { featureTypes: layout.featureTypes } : {}),
+      renamedGenes: unique.renamed,
+    };
+  });
 }
 
 /** The summary the CLI's `inspect` and the upload endpoint report. */
@@ -132,23 +147,26 @@ export interface InspectSummary {
   renamed_genes: number;
 }
 
-export function summarize(result: ReadResult): InspectSummary {
-  const { X, obs, var: variables } = result.data;
-  return {
-    format: result.format,
-    n_obs: X.nRows,
-    n_vars: X.nCols,
-    nnz: X.data.length,
-    matrix: result.matrix,
-    values: result.values,
-    obs_columns: [...obs.columns.keys()],
-    var_columns: [...variables.columns.keys()],
-    ...(result.genomes ? { genomes: result.genomes } : {}),
-    ...(result.featureTypes ? { feature_types: result.featureTypes } : {}),
-    renamed_genes: result.renamedGenes,
-  };
-}
-
+/**
+ * What `readDataset` would report, without loading the matrix of an HDF5 file: its values are counted and
+ * sampled a slice at a time, so memory stays bounded whatever the file's size (an MTX matrix is parsed whole).
+ */
 export async function inspectDataset(path: string, options: ReadOptions = {}): Promise<InspectSummary> {
-  return summarize(await readDataset(path, options));
+  return withLayout(path, options, (layout) => {
+    const nnz = layout.X.countValues(layout.keep);
+    assertValues(nnz, layout.X, path);
+    return {
+      format: layout.format,
+      n_obs: layout.X.nRows,
+      n_vars: layout.keep ? layout.keep.length : layout.X.nCols,
+      nnz,
+      matrix: layout.matrix,
+      values: classifySample(layout.X.sampleValues()),
+      obs_columns: [...layout.obs.columns.keys()],
+      var_columns: [...layout.var.columns.keys()],
+      ...(layout.genomes ? { genomes: layout.genomes } : {}),
+      ...(layout.featureTypes ? { feature_types: layout.featureTypes } : {}),
+      renamed_genes: makeUnique(layout.var.index).renamed,
+    };
+  });
 }

@@ -1,8 +1,8 @@
 import type { File as H5File, Group as H5Group } from 'h5wasm';
 import { DatasetError } from './errors.js';
 import { child, isGroup, readNumeric, readStrings, requireDataset } from './hdf5.js';
-import { selectColumns, validateCsr } from './sparse.js';
-import type { Column, CsrMatrix, Frame } from './types.js';
+import { compressedInFile, type StoredMatrix } from './stored-matrix.js';
+import type { Column, Frame } from './types.js';
 
 /** The feature type scanpy keeps by default; others (antibodies, CRISPR guides) are reported, not mixed in. */
 export const GENE_EXPRESSION = 'Gene Expression';
@@ -14,8 +14,10 @@ export interface TenxFeatures {
   genomes?: string[];
 }
 
-export interface TenxData {
-  X: CsrMatrix;
+/** A 10x matrix left in its file (or in memory, from MTX) with the frames scanpy builds; `keep` lists the Gene Expression columns when others are stored. */
+export interface TenxLayout {
+  X: StoredMatrix;
+  keep?: Int32Array;
   obs: Frame;
   var: Frame;
   featureTypes?: Record<string, number>;
@@ -28,10 +30,10 @@ function categorical(values: readonly string[]): Column {
 }
 
 /**
- * Builds the dataset from a cells x features matrix: keeps Gene Expression features when the
- * file types its features, and names var by symbol with the ids as `gene_ids` (scanpy's layout).
+ * The layout of a cells x features matrix: keeps Gene Expression features when the file types its
+ * features, and names var by symbol with the ids as `gene_ids` (scanpy's layout).
  */
-export function assembleTenx(X: CsrMatrix, barcodes: string[], features: TenxFeatures, what: string): TenxData {
+export function tenxLayout(X: StoredMatrix, barcodes: string[], features: TenxFeatures, what: string): TenxLayout {
   if (barcodes.length !== X.nRows) {
     throw new DatasetError('inconsistent_shape', `${what}: ${barcodes.length} barcodes for a matrix of ${X.nRows} cells`);
   }
@@ -55,27 +57,19 @@ export function assembleTenx(X: CsrMatrix, barcodes: string[], features: TenxFea
   if (features.types) columns.set('feature_types', categorical(pick(features.types)));
   if (features.genomes) columns.set('genome', categorical(pick(features.genomes)));
   return {
-    X: keep ? selectColumns(X, Int32Array.from(keep)) : X,
+    X,
+    ...(keep ? { keep: Int32Array.from(keep) } : {}),
     obs: { index: barcodes, columns: new Map() },
     var: { index: pick(features.names), columns },
     featureTypes,
   };
 }
 
-/** Reads a CellRanger matrix group: 10x stores features x cells as CSC, which is cells x features CSR. */
-function readTenxMatrix(group: H5Group, what: string): CsrMatrix {
+/** A CellRanger matrix group: 10x stores features x cells as CSC, which is cells x features CSR. */
+function tenxMatrix(group: H5Group, what: string): StoredMatrix {
   const shape = readNumeric(requireDataset(group, 'shape', what), Float64Array);
-  const [nFeatures, nCells] = [shape[0]!, shape[1]!];
-  return validateCsr(
-    {
-      nRows: nCells,
-      nCols: nFeatures,
-      indptr: readNumeric(requireDataset(group, 'indptr', what), Int32Array),
-      indices: readNumeric(requireDataset(group, 'indices', what), Int32Array),
-      data: readNumeric(requireDataset(group, 'data', what), Float32Array),
-    },
-    what,
-  );
+  const datasets = { data: requireDataset(group, 'data', what), indices: requireDataset(group, 'indices', what), indptr: requireDataset(group, 'indptr', what) };
+  return compressedInFile(datasets, 'csr', shape[1]!, shape[0]!, what);
 }
 
 /** Genome groups of a CellRanger v2 file: those that hold a matrix. */
@@ -86,8 +80,8 @@ export function tenxV2Genomes(file: H5File): string[] {
   });
 }
 
-/** Reads a CellRanger v2 HDF5 file; with several genomes one must be chosen. */
-export function readTenxV2(file: H5File, genome: string | undefined): TenxData & { genome: string } {
+/** A CellRanger v2 HDF5 file's layout; with several genomes one must be chosen. */
+export function describeTenxV2(file: H5File, genome: string | undefined): TenxLayout & { genome: string } {
   const genomes = tenxV2Genomes(file);
   if (genome === undefined && genomes.length > 1) {
     throw new DatasetError('ambiguous_choice', `the file holds several genomes (${genomes.join(', ')}); choose one with the genome option`);
@@ -100,11 +94,11 @@ export function readTenxV2(file: H5File, genome: string | undefined): TenxData &
   const what = `genome "${chosen}"`;
   const names = child(group, 'gene_names') ? readStrings(requireDataset(group, 'gene_names', what)) : readStrings(requireDataset(group, 'genes', what));
   const features = { ids: readStrings(requireDataset(group, 'genes', what)), names };
-  return { ...assembleTenx(readTenxMatrix(group, what), readStrings(requireDataset(group, 'barcodes', what)), features, what), genome: chosen };
+  return { ...tenxLayout(tenxMatrix(group, what), readStrings(requireDataset(group, 'barcodes', what)), features, what), genome: chosen };
 }
 
-/** Reads a CellRanger v3 HDF5 file (`/matrix` with a `features` group). */
-export function readTenxV3(file: H5File): TenxData & { genomes: string[] } {
+/** A CellRanger v3 HDF5 file's layout (`/matrix` with a `features` group). */
+export function describeTenxV3(file: H5File): TenxLayout & { genomes: string[] } {
   const group = file.get('matrix') as H5Group;
   const featureGroup = child(group, 'features');
   if (!isGroup(featureGroup)) throw new DatasetError('missing_element', '"/matrix/features" is missing');
@@ -115,6 +109,6 @@ export function readTenxV3(file: H5File): TenxData & { genomes: string[] } {
     types: child(featureGroup, 'feature_type') ? readStrings(requireDataset(featureGroup, 'feature_type', what)) : undefined,
     genomes: child(featureGroup, 'genome') ? readStrings(requireDataset(featureGroup, 'genome', what)) : undefined,
   };
-  const data = assembleTenx(readTenxMatrix(group, what), readStrings(requireDataset(group, 'barcodes', what)), features, what);
-  return { ...data, genomes: features.genomes ? [...new Set(features.genomes)] : [] };
+  const layout = tenxLayout(tenxMatrix(group, what), readStrings(requireDataset(group, 'barcodes', what)), features, what);
+  return { ...layout, genomes: features.genomes ? [...new Set(features.genomes)] : [] };
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readDataset } from '../../src/io/index.js';
+import { inspectDataset, readDataset } from '../../src/io/index.js';
 import type { Column } from '../../src/io/types.js';
-import { fixture } from './fixtures.js';
+import { fixture, summaryOfRead } from './fixtures.js';
 
 /** Dense copy of a CSR matrix's rows, for comparing readers on tiny inputs. */
 function toDense(X: { nRows: number; nCols: number; indptr: Int32Array; indices: Int32Array; data: Float32Array }): number[][] {
@@ -94,6 +94,27 @@ describe('readDataset: formats', () => {
     const old = await readDataset(fixture('categorical-0.7.h5ad'));
     const now = await readDataset(fixture('csc.h5ad'));
     assert.deepEqual(categories(old.data.obs.columns.get('bulk_labels')), categories(now.data.obs.columns.get('bulk_labels')));
+  });
+
+  it('inspection leaves the matrix in the file and reports what reading it reports, for every layout', async () => {
+    const cases: [string, { layer?: string; genome?: string }][] = [
+      ['pbmc68k-reduced-counts.h5ad', {}],
+      ['csc.h5ad', {}],
+      ['layouts.h5ad', {}],
+      ['layouts.h5ad', { layer: 'counts_csc' }],
+      ['layouts.h5ad', { layer: 'raw' }],
+      ['tenx-v2/filtered_gene_bc_matrices_h5.h5', {}],
+      ['tenx-v2/multiple_genomes.h5', { genome: 'another_genome' }],
+      ['tenx-v3/filtered_feature_bc_matrix.h5', {}],
+      ['tenx-v3/filtered_feature_bc_matrix', {}],
+      ['tenx-v3/citeseq.h5', {}],
+      ['citeseq-mtx.tar.gz', {}],
+    ];
+    for (const [file, options] of cases) {
+      assert.deepEqual(await inspectDataset(fixture(file), options), summaryOfRead(await readDataset(fixture(file), options)), file);
+    }
+    const citeseq = await inspectDataset(fixture('tenx-v3/citeseq.h5'));
+    assert.deepEqual([citeseq.n_vars, citeseq.feature_types], [500, { 'Gene Expression': 500, 'Antibody Capture': 7 }], 'the genes kept, their values counted in the file');
   });
 
   it('names the matrices a file offers when asked for one it lacks', async () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { readDataset, summarize } from '../../src/io/index.js';
-import { hasShared, sharedData } from './fixtures.js';
+import { inspectDataset, readDataset } from '../../src/io/index.js';
+import { hasShared, sharedData, summaryOfRead } from './fixtures.js';
 
 /** Shapes and kinds stated in ../shared/data/README.md for every file a lab could upload. */
 const expected: Record<string, { format: string; shape: [number, number]; nnz?: number; values: string; options?: { genome?: string } }> = {
@@ -26,12 +26,13 @@ const expected: Record<string, { format: string; shape: [number, number]; nnz?: 
 
 describe('readDataset over ../shared/data', { skip: !hasShared && '../shared/data is absent' }, () => {
   for (const [path, want] of Object.entries(expected)) {
-    it(path, async () => {
-      const summary = summarize(await readDataset(join(sharedData, path), want.options));
+    it(`${path}: read, and inspected without loading the matrix to the same summary`, async () => {
+      const summary = summaryOfRead(await readDataset(join(sharedData, path), want.options));
       assert.equal(summary.format, want.format);
       assert.deepEqual([summary.n_obs, summary.n_vars], want.shape);
       if (want.nnz !== undefined) assert.equal(summary.nnz, want.nnz);
       assert.equal(summary.values, want.values);
+      assert.deepEqual(await inspectDataset(join(sharedData, path), want.options), summary);
     });
   }
 
