@@ -11,7 +11,7 @@ import { readDataset } from '../src/io/index.js';
 import { asCategories } from '../src/io/frame.js';
 import { isCsr } from '../src/io/sparse.js';
 import { modelInputs, preprocessCells } from '../src/pipeline/index.js';
-import { readOptions, resolveParams } from '../src/pipeline/params.js';
+import { readOptions, resolveParams, settleParams } from '../src/pipeline/params.js';
 import { pbmc3kPath, sharedData } from './generate.js';
 import { saveInputs } from './gpu-inputs.js';
 
@@ -25,9 +25,9 @@ const datasets = [
 ];
 for (const { name, path, params } of datasets) {
   const resolved = resolveParams(params);
-  const { data } = await readDataset(path, readOptions(resolved));
+  const { data, values } = await readDataset(path, readOptions(resolved));
   const cells = preprocessCells(data, resolved);
-  const inputs = modelInputs(cells, resolved);
+  const inputs = modelInputs(cells, settleParams(resolved, cells.kept.length, values));
   if (!isCsr(inputs.x)) throw new Error(`${name}: the model inputs are dense; the GPU check stores CSR`);
   let truth = new Int32Array(cells.kept.length).fill(-1);
   if (name === 'cellbench') {

@@ -32,7 +32,7 @@ report.backend = choice.name;
 
 /** Trains on `inputs` with the pipeline's configuration for `params`, timing the whole fit. */
 async function fit(inputs: ModelInputs, params: Record<string, unknown>, change: (config: FitConfig) => FitConfig = (c) => c) {
-  const settled = settleParams(resolveParams({ ...params, ...(batchSize ? { batch_size: batchSize } : {}) }), inputs.x.nRows);
+  const settled = settleParams(resolveParams({ ...params, ...(batchSize ? { batch_size: batchSize } : {}) }), inputs.x.nRows, 'counts');
   const config = change(fitConfig(settled, null));
   const start = performance.now();
   const { model, training } = await fitModel(inputs, config);

@@ -11,7 +11,7 @@ import { submatrix } from '../src/io/sparse.js';
 import type { AnnData, DenseMatrix } from '../src/io/types.js';
 import type { ModelInputs } from '../src/model/index.js';
 import { modelInputs, preprocessCells, type Cells } from '../src/pipeline/index.js';
-import type { PipelineParams } from '../src/pipeline/params.js';
+import { settleParams, type PipelineParams } from '../src/pipeline/params.js';
 
 export const SHARED_DATA = new URL('../../shared/data/', import.meta.url).pathname;
 
@@ -47,10 +47,10 @@ export function obsCodes(cells: Cells, key: string): Int32Array {
 
 /** A counts dataset (optionally only the cells `keep` picks) preprocessed as `run` does with `params`, and the model's inputs. */
 export async function loadSingleCell(path: string, params: PipelineParams, keep?: (data: AnnData, cell: number) => boolean): Promise<{ cells: Cells; inputs: ModelInputs }> {
-  const { data } = await readDataset(path);
+  const { data, values } = await readDataset(path);
   const subset = keep ? keepRows(data, (cell) => keep(data, cell)) : data;
   const cells = preprocessCells(subset, params);
-  return { cells, inputs: modelInputs(cells, params) };
+  return { cells, inputs: modelInputs(cells, settleParams(params, cells.kept.length, values)) };
 }
 
 /** Whether a cell's value of a categorical obs column is `value`. */

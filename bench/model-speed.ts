@@ -40,7 +40,7 @@ function registerFlaggedMatMulGradient(): void {
 /** One epoch of the product's default model (no validation split, no placement) on the synthetic matrix. */
 export async function speedOnCurrentBackend(seed: number): Promise<SpeedFigures> {
   const x = syntheticExpression(seed);
-  const base = fitConfig(settleParams(resolveParams({ epochs: 1, component_init_epochs: 0, schedule: 'constant', seed }), x.nRows), 10);
+  const base = fitConfig(settleParams(resolveParams({ epochs: 1, component_init_epochs: 0, schedule: 'constant', seed }), x.nRows, 'lognorm'), 10);
   const config: FitConfig = { network: base.network, training: { ...base.training, validationFraction: 0 } };
   const epoch = async () => {
     const { model, training } = await fitModel({ x }, config);

@@ -68,7 +68,7 @@ const round = (v: number, d = 4) => Number(v.toFixed(d));
 
 /** The product's config for `params` on `nCells` cells and K clusters, with the named changes laid over it. */
 function productConfig(params: object, nCells: number, nClusters: number, change: { network?: Partial<NetworkConfig>; training?: Partial<TrainingConfig> } = {}): FitConfig {
-  const base = fitConfig(settleParams(resolveParams({ ...params, n_clusters: nClusters }), nCells), null);
+  const base = fitConfig(settleParams(resolveParams({ ...params, n_clusters: nClusters }), nCells, 'counts'), null);
   return { network: { ...base.network, ...change.network }, training: { ...base.training, ...change.training } };
 }
 

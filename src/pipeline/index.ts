@@ -77,7 +77,7 @@ export function preprocessCells(data: AnnData, params: PipelineParams, covariate
 }
 
 /** What the model reads: the highly variable genes (counts for nb, optionally scaled), conditions, labels. */
-export function modelInputs(cells: Cells, params: PipelineParams): ModelInputs {
+export function modelInputs(cells: Cells, params: SettledParams): ModelInputs {
   const { data } = cells.pre;
   const counts = data.layers!.get('counts')!;
   const totals = data.obs.columns.get('total_counts');
@@ -114,7 +114,7 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
     else stages.report('qc', step === 'qc' ? 0 : 0.5, step === 'qc' ? 'QC metrics and filters' : 'normalising and log1p');
   });
   stages.report('hvg', 1, `${cells.kept.length} cells, ${cells.highlyVariable.length} highly variable genes`);
-  const params: SettledParams = settleParams(given, cells.kept.length);
+  const params: SettledParams = settleParams(given, cells.kept.length, read.values);
 
   stages.enter('fit', 'choosing a backend');
   const backend = await pickBackend({ log: (message) => stages.report('fit', 0, message) });
@@ -123,10 +123,16 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
   if (cells.label && typeof params.n_clusters === 'number' && labelCategories !== params.n_clusters) warnings.push(`n_clusters set to the ${labelCategories} categories of label_key "${cells.label.name}"`);
   const config = fitConfig(params, labelCategories);
   const { epochs } = config.training;
+  let fitted = 0;
   const { model, training }: FitResult = await fitModel(inputs, config, {
     signal,
+    // Placements, re-seeded components and NaN rollbacks, told where they happen.
+    log: (message) => stages.report('fit', fitted, message),
     // Progress counts finished epochs from 1, as a person reads "epoch 3/60".
-    onEpoch: (report) => stages.report('fit', (report.epoch + 1) / epochs, `epoch ${report.epoch + 1}/${epochs}`, { epoch: report.epoch + 1, loss: report.train.total }),
+    onEpoch: (report) => {
+      fitted = (report.epoch + 1) / epochs;
+      stages.report('fit', fitted, `epoch ${report.epoch + 1}/${epochs}`, { epoch: report.epoch + 1, loss: report.train.total });
+    },
   });
   try {
     stages.enter('latents', 'encoding cells');

@@ -7,11 +7,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { InputError } from '../errors.js';
-import type { ReadOptions } from '../io/index.js';
+import type { ReadOptions, ValuesKind } from '../io/index.js';
 import type { UmapOptions } from '../embed/umap.js';
 import type { WilcoxonOptions } from '../markers/wilcoxon.js';
 import { FIXED_NETWORK, FIXED_TRAINING, namedSchedule, type FitConfig } from '../model/index.js';
-import type { ScheduleName } from '../model/index.js';
+import type { ComponentPlacement, Likelihood as ModelLikelihood, ScheduleName } from '../model/index.js';
 import { packageRoot } from '../paths.js';
 import type { PreprocessOptions } from '../preprocess/index.js';
 
@@ -43,7 +43,7 @@ export interface PipelineParams {
   latent_dim: number;
   w_dim: number;
   hidden: number[];
-  likelihood: 'mse' | 'gaussian' | 'nb';
+  likelihood: 'auto' | Likelihood;
   scale: boolean;
   condition_keys: string[];
   center_by_condition: boolean;
@@ -52,7 +52,7 @@ export interface PipelineParams {
   epochs: number | null;
   schedule: ScheduleName;
   component_init_epochs: number | null;
-  component_placement: 'kmeans' | 'louvain';
+  component_placement: 'auto' | ComponentPlacement;
   learning_rate: number;
   batch_size: number;
   seed: number;
@@ -62,8 +62,16 @@ export interface PipelineParams {
   markers_n: number;
 }
 
-/** The parameters as a run settles them: the training length fixed for the cells kept. */
-export type SettledParams = PipelineParams & { epochs: number; component_init_epochs: number };
+/** The likelihoods the schema offers (bernoulli is the model's, for binary data, not the pipeline's). */
+type Likelihood = Exclude<ModelLikelihood, 'bernoulli'>;
+
+/** The parameters as a run settles them: the training length fixed for the cells kept, and what "auto" chose. */
+export type SettledParams = Omit<PipelineParams, 'likelihood' | 'component_placement'> & {
+  epochs: number;
+  component_init_epochs: number;
+  likelihood: Likelihood;
+  component_placement: ComponentPlacement;
+};
 
 export const pipelineParamsSchema = JSON.parse(
   readFileSync(join(packageRoot, 'schemas', 'pipeline-params.schema.json'), 'utf8'),
@@ -111,13 +119,25 @@ function effectiveBatchKey(params: PipelineParams): string | null {
 const AUTO_CELL_PASSES = 55_000;
 const AUTO_EPOCHS: [number, number] = [20, 400];
 
-/** Fills in the epochs and the component placement for `nCells` training cells where the parameters leave them to the run. */
-export function settleParams(params: PipelineParams, nCells: number): SettledParams {
+/**
+ * Fills in what the parameters leave to the run, for `nCells` training cells whose matrix holds `values`: the epochs,
+ * the component placement's epoch, and with conditions ("auto") a negative binomial on counts, whose library sizes
+ * explain depth that differs by batch, and a Louvain placement, which keeps a rare type's component.
+ */
+export function settleParams(params: PipelineParams, nCells: number, values: ValuesKind): SettledParams {
   if (typeof params.n_clusters === 'number' && params.n_clusters > nCells) {
     throw new ParamsError([`"n_clusters" is ${params.n_clusters}, more than the ${nCells} cells left after QC: ask for at most ${nCells} clusters, or "auto"`]);
   }
   const epochs = params.epochs ?? Math.min(AUTO_EPOCHS[1], Math.max(AUTO_EPOCHS[0], Math.round(AUTO_CELL_PASSES / Math.max(1, nCells))));
-  return { ...params, batch_key: effectiveBatchKey(params), epochs, component_init_epochs: params.component_init_epochs ?? Math.floor(epochs / 2) };
+  const conditional = params.condition_keys.length > 0;
+  return {
+    ...params,
+    batch_key: effectiveBatchKey(params),
+    epochs,
+    component_init_epochs: params.component_init_epochs ?? Math.floor(epochs / 2),
+    likelihood: params.likelihood !== 'auto' ? params.likelihood : conditional && values === 'counts' ? 'nb' : 'mse',
+    component_placement: params.component_placement !== 'auto' ? params.component_placement : conditional ? 'louvain' : 'kmeans',
+  };
 }
 
 const orUndefined = <T>(value: T | null): T | undefined => value ?? undefined;

@@ -60,8 +60,9 @@ describe('pipeline parameters', () => {
     assert.deepEqual(UMAP_DEFAULTS, { nNeighbors: schemaDefault('n_neighbors'), minDist: schemaDefault('min_dist'), spread: schemaDefault('spread') });
     assert.deepEqual(schemaEnum('flavor'), [...HVG_FLAVORS]);
     assert.deepEqual(schemaEnum('schedule'), [...SCHEDULE_NAMES]);
-    assert.deepEqual(schemaEnum('component_placement'), [...COMPONENT_PLACEMENTS]);
-    for (const likelihood of schemaEnum('likelihood')!) assert.ok(LIKELIHOODS.includes(likelihood as never), `${likelihood}`);
+    // "auto" is settled by the pipeline (settleParams); every other choice is the model's.
+    assert.deepEqual(schemaEnum('component_placement'), ['auto', ...COMPONENT_PLACEMENTS]);
+    for (const likelihood of schemaEnum('likelihood')!.filter((choice) => choice !== 'auto')) assert.ok(LIKELIHOODS.includes(likelihood as never), `${likelihood}`);
   });
 
   it('keeps what the user gave and does not change the input object', () => {
@@ -89,12 +90,23 @@ describe('pipeline parameters', () => {
     const auto = resolveParams({});
     assert.equal(auto.epochs, null);
     assert.equal(auto.component_init_epochs, null);
-    assert.deepEqual([499, 2638, 100_000, 50].map((n) => settleParams(auto, n).epochs), [110, 21, 20, 400]);
-    assert.equal(settleParams(auto, 499).component_init_epochs, 55);
-    const given = settleParams(resolveParams({ epochs: 7, component_init_epochs: 0 }), 499);
+    assert.deepEqual([499, 2638, 100_000, 50].map((n) => settleParams(auto, n, 'counts').epochs), [110, 21, 20, 400]);
+    assert.equal(settleParams(auto, 499, 'counts').component_init_epochs, 55);
+    const given = settleParams(resolveParams({ epochs: 7, component_init_epochs: 0 }), 499, 'counts');
     assert.deepEqual([given.epochs, given.component_init_epochs], [7, 0]);
-    assert.equal(settleParams(resolveParams({ condition_keys: ['platform', 'donor'] }), 10).batch_key, 'platform');
-    assert.equal(settleParams(resolveParams({ condition_keys: ['platform'], batch_key: 'sample' }), 10).batch_key, 'sample');
+    assert.equal(settleParams(resolveParams({ condition_keys: ['platform', 'donor'] }), 10, 'counts').batch_key, 'platform');
+    assert.equal(settleParams(resolveParams({ condition_keys: ['platform'], batch_key: 'sample' }), 10, 'counts').batch_key, 'sample');
+  });
+
+  it('auto likelihood and placement: nb and Louvain with conditions on counts, mse (lognorm input) and k-means without conditions', () => {
+    const settled = (params: object, values: 'counts' | 'lognorm') => {
+      const s = settleParams(resolveParams(params), 100, values);
+      return [s.likelihood, s.component_placement];
+    };
+    assert.deepEqual(settled({}, 'counts'), ['mse', 'kmeans']);
+    assert.deepEqual(settled({ condition_keys: ['batch'] }, 'counts'), ['nb', 'louvain']);
+    assert.deepEqual(settled({ condition_keys: ['batch'] }, 'lognorm'), ['mse', 'louvain']);
+    assert.deepEqual(settled({ condition_keys: ['batch'], likelihood: 'gaussian', component_placement: 'kmeans' }, 'counts'), ['gaussian', 'kmeans']);
   });
 });
 
@@ -126,14 +138,14 @@ describe('the one translation to each stage', () => {
   });
 
   it('the model, UMAP and marker options keep the parameter names, camelCased', () => {
-    const params = settleParams(resolveParams({ latent_dim: 12, w_dim: 3, hidden: [64, 32], likelihood: 'nb', dirichlet_alpha: 0.7, epochs: 30, schedule: 'constant', learning_rate: 0.002, batch_size: 32, seed: 5, component_placement: 'louvain', n_neighbors: 10, min_dist: 0.2, spread: 1.5, markers_n: 7, log_base: 2 }), 100);
+    const params = settleParams(resolveParams({ latent_dim: 12, w_dim: 3, hidden: [64, 32], likelihood: 'nb', dirichlet_alpha: 0.7, epochs: 30, schedule: 'constant', learning_rate: 0.002, batch_size: 32, seed: 5, component_placement: 'louvain', n_neighbors: 10, min_dist: 0.2, spread: 1.5, markers_n: 7, log_base: 2 }), 100, 'counts');
     const { network, training } = fitConfig(params, 6);
     assert.deepEqual([network.nClusters, network.latentDim, network.wDim, network.hidden, network.likelihood, network.dirichletAlpha], [6, 12, 3, [64, 32], 'nb', 0.7]);
     assert.deepEqual([training.epochs, training.schedule, training.batchSize, training.seed, training.componentInitEpochs, training.componentPlacement], [30, { kind: 'constant', rate: 0.002 }, 32, 5, 15, 'louvain']);
     assert.equal(training.resolution, null, 'labels fix K');
-    const auto = fitConfig(settleParams(resolveParams({ resolution: 0.8 }), 100), null);
+    const auto = fitConfig(settleParams(resolveParams({ resolution: 0.8 }), 100, 'counts'), null);
     assert.deepEqual([auto.training.resolution, auto.network.nClusters], [0.8, 10], "'auto': the placement's communities at the resolution choose K after a warm-up with 10");
-    const fixed = fitConfig(settleParams(resolveParams({ n_clusters: 7, resolution: 0.8 }), 100), null);
+    const fixed = fitConfig(settleParams(resolveParams({ n_clusters: 7, resolution: 0.8 }), 100, 'counts'), null);
     assert.deepEqual([fixed.training.resolution, fixed.network.nClusters], [null, 7]);
     assert.deepEqual(umapOptions(params), { nNeighbors: 10, minDist: 0.2, spread: 1.5, seed: 5 });
     assert.deepEqual(markerOptions(params), { nTop: 7, logBase: 2 });

@@ -55,7 +55,7 @@ function abortError(signal: AbortSignal): unknown {
 export async function train(module: CgmvaeModule, data: PreparedData, config: TrainingConfig, callbacks: TrainCallbacks = {}): Promise<TrainingResult> {
   const started = performance.now();
   const { signal, onEpoch } = callbacks;
-  const log = (message: string) => callbacks.log?.(`scgmdvae: ${message}`);
+  const log = (message: string) => callbacks.log?.(message);
   const rng = new Rng(config.seed ^ 0x5bd1e995);
   const order = rng.shuffle(Int32Array.from({ length: data.nCells }, (_, i) => i));
   const nVal = config.validationFraction > 0 ? Math.min(data.nCells - 1, Math.round(data.nCells * config.validationFraction)) : 0;
