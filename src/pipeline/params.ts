@@ -125,7 +125,8 @@ const AUTO_EPOCHS: [number, number] = [20, 400];
  * explain depth that differs by batch, and a Louvain placement, which keeps a rare type's component.
  */
 export function settleParams(params: PipelineParams, nCells: number, values: ValuesKind): SettledParams {
-  if (typeof params.n_clusters === 'number' && params.n_clusters > nCells) {
+  // label_key's categories set K, whatever n_clusters says.
+  if (typeof params.n_clusters === 'number' && params.label_key === null && params.n_clusters > nCells) {
     throw new ParamsError([`"n_clusters" is ${params.n_clusters}, more than the ${nCells} cells left after QC: ask for at most ${nCells} clusters, or "auto"`]);
   }
   const epochs = params.epochs ?? Math.min(AUTO_EPOCHS[1], Math.max(AUTO_EPOCHS[0], Math.round(AUTO_CELL_PASSES / Math.max(1, nCells))));

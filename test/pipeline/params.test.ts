@@ -98,11 +98,13 @@ describe('pipeline parameters', () => {
     assert.equal(settleParams(resolveParams({ condition_keys: ['platform'], batch_key: 'sample' }), 10, 'counts').batch_key, 'sample');
   });
 
-  it('auto likelihood and placement: nb and Louvain with conditions on counts, mse (lognorm input) and k-means without conditions', () => {
+  it('n_clusters above the cells is refused unless labels set K; auto likelihood and placement: nb and Louvain with conditions on counts, mse (lognorm input) and k-means without conditions', () => {
     const settled = (params: object, values: 'counts' | 'lognorm') => {
       const s = settleParams(resolveParams(params), 100, values);
       return [s.likelihood, s.component_placement];
     };
+    assert.throws(() => settleParams(resolveParams({ n_clusters: 50 }), 20, 'counts'), /"n_clusters" is 50, more than the 20 cells/);
+    assert.equal(settleParams(resolveParams({ n_clusters: 50, label_key: 'cell_type' }), 20, 'counts').n_clusters, 50, 'labels set K; n_clusters is not checked');
     assert.deepEqual(settled({}, 'counts'), ['mse', 'kmeans']);
     assert.deepEqual(settled({ condition_keys: ['batch'] }, 'counts'), ['nb', 'louvain']);
     assert.deepEqual(settled({ condition_keys: ['batch'] }, 'lognorm'), ['mse', 'louvain']);
