@@ -37,10 +37,11 @@ function registerFlaggedMatMulGradient(): void {
   });
 }
 
-/** One epoch of the product's default model (no validation split, no placement) on the synthetic matrix. */
-export async function speedOnCurrentBackend(seed: number): Promise<SpeedFigures> {
+/** One epoch of the product's default model (no validation split, no placement) on the synthetic matrix, at the default batch size or `batchSize`. */
+export async function speedOnCurrentBackend(seed: number, batchSize?: number): Promise<SpeedFigures> {
   const x = syntheticExpression(seed);
-  const base = fitConfig(settleParams(resolveParams({ epochs: 1, component_init_epochs: 0, schedule: 'constant', seed }), x.nRows, 'lognorm'), 10);
+  const given = { epochs: 1, component_init_epochs: 0, schedule: 'constant', seed, ...(batchSize ? { batch_size: batchSize } : {}) };
+  const base = fitConfig(settleParams(resolveParams(given), x.nRows, 'lognorm'), 10);
   const config: FitConfig = { network: base.network, training: { ...base.training, validationFraction: 0 } };
   const epoch = async () => {
     const { model, training } = await fitModel({ x }, config);
