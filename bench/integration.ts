@@ -17,7 +17,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { asCategories } from '../src/io/frame.js';
 import { readDataset } from '../src/io/index.js';
@@ -40,7 +40,7 @@ const { values: args } = parseArgs({
 });
 const list = (text: string) => text.split(',').filter(Boolean).map(Number);
 const extraParams = JSON.parse(args.params!) as Record<string, unknown>;
-const work = args.work!;
+const work = resolve(args.work!);
 const report = reportHead(extraParams, 'Seurat CCA integration (shared/reference/seurat_default_and_integration.R)');
 const save = () => writeFileSync(args.out!, JSON.stringify(report, null, 1));
 
