@@ -100,13 +100,17 @@ export const SLICE_ELEMENTS = 2 ** 26;
 
 type Numeric = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 
-function readSlice(dataset: H5Dataset, start: number, end: number): Numeric {
-  let value: unknown;
+/** `dataset.slice(selection)`, a failed read named as a damaged or truncated file. */
+function sliced(dataset: H5Dataset, selection: [number, number][] | [[number, number], []]): unknown {
   try {
-    value = dataset.slice([[start, end]]);
+    return dataset.slice(selection);
   } catch (error) {
     throw new DatasetError('truncated', `dataset "${dataset.path}" cannot be read (${hdf5Reason(error)}): the file is damaged or truncated`);
   }
+}
+
+function readSlice(dataset: H5Dataset, start: number, end: number): Numeric {
+  const value = sliced(dataset, [[start, end]]);
   if (!ArrayBuffer.isView(value)) {
     throw new DatasetError('invalid_value', `dataset "${dataset.path}" does not hold numbers (its type is ${JSON.stringify(dataset.dtype)})`);
   }
@@ -115,11 +119,7 @@ function readSlice(dataset: H5Dataset, start: number, end: number): Numeric {
 
 /** Rows [r0, r1) of a 2-D dataset, row-major. */
 export function readRows(dataset: H5Dataset, r0: number, r1: number): ArrayLike<number | bigint> {
-  try {
-    return dataset.slice([[r0, r1], []]) as ArrayLike<number | bigint>;
-  } catch (error) {
-    throw new DatasetError('truncated', `dataset "${dataset.path}" cannot be read (${hdf5Reason(error)}): the file is damaged or truncated`);
-  }
+  return sliced(dataset, [[r0, r1], []]) as ArrayLike<number | bigint>;
 }
 
 /** Copies a numeric source into a target array; plain loops, since BigInt64Array needs per-element conversion. */

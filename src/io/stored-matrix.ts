@@ -8,7 +8,7 @@ import { DatasetError } from './errors.js';
 import { SLICE_ELEMENTS, assertDecodable, readNumeric, readRows } from './hdf5.js';
 import { assertFitsInMemory, transposeCompressed, validateCsr } from './sparse.js';
 import type { CsrMatrix } from './types.js';
-import { sampleOf, sampleRanges } from './values.js';
+import { gatherSample, sampleOf, sampleRanges } from './values.js';
 
 export interface StoredMatrix {
   readonly nRows: number;
@@ -86,16 +86,7 @@ export function compressedInFile(datasets: CompressedDatasets, by: 'csr' | 'csc'
       }
       return count;
     },
-    sampleValues: () => {
-      const ranges = sampleRanges(nnz);
-      const out = new Float32Array(ranges.reduce((n, [start, end]) => n + end - start, 0));
-      let offset = 0;
-      for (const [start, end] of ranges) {
-        out.set(readNumeric(data, Float32Array, start, end), offset);
-        offset += end - start;
-      }
-      return out;
-    },
+    sampleValues: () => gatherSample(nnz, (start, end) => readNumeric(data, Float32Array, start, end)),
     read: () => {
       const pointers = readNumeric(indptr, Int32Array);
       const inner = readNumeric(indices, Int32Array);

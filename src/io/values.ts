@@ -36,16 +36,21 @@ export function classifySample(sample: ArrayLike<number>): ValuesKind {
   return max <= LOGNORM_MAX ? 'lognorm' : 'other';
 }
 
-/** The sample of `values` in memory: the same ranges a file's sample reads. */
-export function sampleOf(values: Float32Array): Float32Array {
-  const ranges = sampleRanges(values.length);
+/** The values of `sampleRanges(length)` in order, each range read by `read(start, end)`. */
+export function gatherSample(length: number, read: (start: number, end: number) => ArrayLike<number>): Float32Array {
+  const ranges = sampleRanges(length);
   const out = new Float32Array(ranges.reduce((n, [start, end]) => n + end - start, 0));
   let offset = 0;
   for (const [start, end] of ranges) {
-    out.set(values.subarray(start, end), offset);
+    out.set(read(start, end), offset);
     offset += end - start;
   }
   return out;
+}
+
+/** The sample of `values` in memory: the same ranges a file's sample reads. */
+export function sampleOf(values: Float32Array): Float32Array {
+  return gatherSample(values.length, (start, end) => values.subarray(start, end));
 }
 
 /** Classifies a matrix in memory from its stored values. */
