@@ -284,7 +284,10 @@ describe('the web page', { skip, timeout: 600_000 }, () => {
     };
     assert.equal(await lassoAll(), 499);
     await page.click('.legend-item:has-text("Drop-seq")');
-    assert.equal(await page.getAttribute('canvas.scatter-canvas', 'data-points'), String(expected.find(([name]) => name === 'CEL-seq2')![1]));
+    const celSeq = String(expected.find(([name]) => name === 'CEL-seq2')![1]);
+    // The canvas takes the new count in an effect after the click's render: wait for it, then read it.
+    await page.waitForSelector(`canvas.scatter-canvas[data-points="${celSeq}"]`, { timeout: 10_000 }).catch(() => undefined);
+    assert.equal(await page.getAttribute('canvas.scatter-canvas', 'data-points'), celSeq);
     assert.equal(await lassoAll(), expected.find(([name]) => name === 'CEL-seq2')![1], 'hidden cells are not selected');
     await shot('10-results-lasso');
     await page.click('button:text("Clear selection")');
