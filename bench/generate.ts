@@ -1,6 +1,8 @@
 /**
- * Generates a large CSR h5ad by sampling real pbmc3k cells with replacement (seeded), for the
- * I/O, preprocessing and pipeline benchmarks. Usage: tsx bench/generate.ts [N_CELLS] [OUT]
+ * Generates a large CSR h5ad by sampling real pbmc3k cells with replacement (seeded) and thinning each
+ * copy's counts binomially, so that no two cells are identical (exact copies form cliques in a kNN graph
+ * that no real data set has), for the I/O, preprocessing and pipeline benchmarks. A cell's barcode is its
+ * source's with `-s<draw>` appended. Usage: tsx bench/generate.ts [N_CELLS]
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -15,21 +17,34 @@ export const sharedData = join(repoRoot, '..', 'shared', 'data');
 export const pbmc3kPath = join(sharedData, 'pbmc3k', 'filtered_gene_bc_matrices', 'hg19');
 export const generatedPath = (nCells: number) => join(repoRoot, 'bench', 'out', `pbmc3k-sampled-${nCells}.h5ad`);
 
-/** n cells drawn from `source`'s rows with replacement; barcodes get the draw's number. */
-export function sampleCells(source: AnnData, nCells: number, seed: number): AnnData {
+/** Share of each count a sampled copy keeps (binomial thinning). */
+const KEEP_SHARE = 0.85;
+
+/** The source barcode of a sampled cell's barcode. */
+export const sourceBarcode = (barcode: string) => barcode.replace(/-s\d+$/, '');
+
+/** n cells drawn from `source`'s rows with replacement, each count thinned to Binomial(count, `keep`); barcodes get the draw's number. */
+export function sampleCells(source: AnnData, nCells: number, seed: number, keep = KEEP_SHARE): AnnData {
   const rng = new Rng(seed);
   const { X } = source;
   const rows = Int32Array.from({ length: nCells }, () => Math.floor(rng.uniform() * X.nRows));
+  const stored = rows.reduce((s, r) => s + X.indptr[r + 1]! - X.indptr[r]!, 0);
   const indptr = new Int32Array(nCells + 1);
-  rows.forEach((r, i) => (indptr[i + 1] = indptr[i]! + X.indptr[r + 1]! - X.indptr[r]!));
-  const indices = new Int32Array(indptr[nCells]!);
-  const data = new Float32Array(indptr[nCells]!);
+  const indices = new Int32Array(stored);
+  const data = new Float32Array(stored);
+  let p = 0;
   rows.forEach((r, i) => {
-    indices.set(X.indices.subarray(X.indptr[r]!, X.indptr[r + 1]!), indptr[i]!);
-    data.set(X.data.subarray(X.indptr[r]!, X.indptr[r + 1]!), indptr[i]!);
+    for (let q = X.indptr[r]!; q < X.indptr[r + 1]!; q++) {
+      let kept = 0;
+      for (let c = 0; c < X.data[q]!; c++) if (rng.uniform() < keep) kept++;
+      if (kept === 0) continue;
+      indices[p] = X.indices[q]!;
+      data[p++] = kept;
+    }
+    indptr[i + 1] = p;
   });
   return {
-    X: { nRows: nCells, nCols: X.nCols, indptr, indices, data },
+    X: { nRows: nCells, nCols: X.nCols, indptr, indices: indices.slice(0, p), data: data.slice(0, p) },
     obs: { index: Array.from(rows, (r, i) => `${source.obs.index[r]}-s${i}`), columns: new Map() },
     var: source.var,
   };

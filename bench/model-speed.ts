@@ -1,6 +1,7 @@
 /** Speed figures for bench/model.ts item 5, measured on whichever backend this process picked. */
 import * as tf from '@tensorflow/tfjs';
 import { fitModel, type FitConfig } from '../src/model/index.js';
+import { registerTransposingMatMulGradient } from '../src/model/backend.js';
 import { fitConfig, resolveParams, settleParams } from '../src/pipeline/params.js';
 import { Rng } from '../src/random.js';
 
@@ -37,8 +38,12 @@ function registerFlaggedMatMulGradient(): void {
   });
 }
 
-/** One epoch of the product's default model (no validation split, no placement) on the synthetic matrix, at the default batch size or `batchSize`. */
-export async function speedOnCurrentBackend(seed: number, batchSize?: number): Promise<SpeedFigures> {
+/**
+ * One epoch of the product's default model (no validation split, no placement) on the synthetic matrix, at the
+ * default batch size or `batchSize`; on wasm with `compareStockGradient`, a second epoch with the stock gradient,
+ * after which the product's gradient is registered again so later measurements run the product's kernels.
+ */
+export async function speedOnCurrentBackend(seed: number, batchSize?: number, compareStockGradient = false): Promise<SpeedFigures> {
   const x = syntheticExpression(seed);
   const given = { epochs: 1, component_init_epochs: 0, schedule: 'constant', seed, ...(batchSize ? { batch_size: batchSize } : {}) };
   const base = fitConfig(settleParams(resolveParams(given), x.nRows, 'lognorm'), 10);
@@ -51,9 +56,10 @@ export async function speedOnCurrentBackend(seed: number, batchSize?: number): P
   const seconds = await epoch();
   const backend = tf.getBackend();
   let stock: number | undefined;
-  if (backend === 'wasm') {
+  if (backend === 'wasm' && compareStockGradient) {
     registerFlaggedMatMulGradient();
     stock = await epoch();
+    registerTransposingMatMulGradient();
   }
   return {
     backend,

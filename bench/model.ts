@@ -44,7 +44,7 @@ if (args['speed-child']) {
     process.stdout.write(JSON.stringify({ unavailable: (err as Error).message }) + '\n');
     process.exit(0);
   }
-  process.stdout.write(JSON.stringify(await speedOnCurrentBackend(seed)) + '\n');
+  process.stdout.write(JSON.stringify(await speedOnCurrentBackend(seed, undefined, true)) + '\n');
   process.exit(0);
 }
 

@@ -184,7 +184,7 @@ async function main(): Promise<void> {
                 warmCpu: seurat.warmCpuSeconds / pbmc3k.warmCpuSeconds,
               },
             },
-      [`resampled${LARGE_CELLS}`]: { ...large, source: `${LARGE_CELLS} pbmc3k cells drawn with replacement in memory (sampleCells of bench/generate.ts, seed 0)` },
+      [`resampled${LARGE_CELLS}`]: { ...large, source: `${LARGE_CELLS} pbmc3k cells drawn with replacement and thinned, in memory (sampleCells of bench/generate.ts, seed 0)` },
       node: process.version,
       loadAverage1mBefore: loadBefore,
       loadAverage1mAfter: loadavg()[0],

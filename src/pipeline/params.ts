@@ -54,7 +54,7 @@ export interface PipelineParams {
   component_init_epochs: number | null;
   component_placement: 'auto' | ComponentPlacement;
   learning_rate: number;
-  batch_size: number;
+  batch_size: number | null;
   seed: number;
   n_neighbors: number;
   min_dist: number;
@@ -68,6 +68,7 @@ type Likelihood = Exclude<ModelLikelihood, 'bernoulli'>;
 /** The parameters as a run settles them: the training length fixed for the cells kept, and what "auto" chose. */
 export type SettledParams = Omit<PipelineParams, 'likelihood' | 'component_placement'> & {
   epochs: number;
+  batch_size: number;
   component_init_epochs: number;
   likelihood: Likelihood;
   component_placement: ComponentPlacement;
@@ -118,10 +119,27 @@ function effectiveBatchKey(params: PipelineParams): string | null {
 /** Cell passes that `epochs: null` aims for (a small file needs more epochs for the same number of steps). */
 const AUTO_CELL_PASSES = 55_000;
 const AUTO_EPOCHS: [number, number] = [20, 400];
+/** Above this many training cells, `epochs: null` stops at LARGE_CELL_PASSES and `batch_size: null` grows. */
+const LARGE_DATA_CELLS = 20_000;
+const LARGE_CELL_PASSES = AUTO_EPOCHS[0] * LARGE_DATA_CELLS;
+const LARGE_MIN_EPOCHS = 3;
+const AUTO_BATCH: [number, number] = [64, 1024];
+
+/** `epochs: null`: scvi-tools' scaling for small files; for large ones, a fixed budget of cell passes. */
+function autoEpochs(nCells: number): number {
+  if (nCells > LARGE_DATA_CELLS) return Math.max(LARGE_MIN_EPOCHS, Math.round(LARGE_CELL_PASSES / nCells));
+  return Math.min(AUTO_EPOCHS[1], Math.max(AUTO_EPOCHS[0], Math.round(AUTO_CELL_PASSES / Math.max(1, nCells))));
+}
+
+/** `batch_size: null`: 64, doubled each time the cells double beyond LARGE_DATA_CELLS, at most 1024. */
+function autoBatchSize(nCells: number): number {
+  const doublings = Math.max(0, Math.ceil(Math.log2(nCells / LARGE_DATA_CELLS)));
+  return Math.min(AUTO_BATCH[1], AUTO_BATCH[0] * 2 ** doublings);
+}
 
 /**
- * Fills in what the parameters leave to the run, for `nCells` training cells whose matrix holds `values`: the epochs,
- * the component placement's epoch, and with conditions ("auto") a negative binomial on counts, whose library sizes
+ * Fills in what the parameters leave to the run, for `nCells` training cells whose matrix holds `values`: the epochs
+ * and the batch size, the component placement's epoch, and with conditions ("auto") a negative binomial on counts, whose library sizes
  * explain depth that differs by batch, and a Louvain placement, which keeps a rare type's component.
  */
 export function settleParams(params: PipelineParams, nCells: number, values: ValuesKind): SettledParams {
@@ -129,12 +147,13 @@ export function settleParams(params: PipelineParams, nCells: number, values: Val
   if (typeof params.n_clusters === 'number' && params.label_key === null && params.n_clusters > nCells) {
     throw new ParamsError([`"n_clusters" is ${params.n_clusters}, more than the ${nCells} cells left after QC: ask for at most ${nCells} clusters, or "auto"`]);
   }
-  const epochs = params.epochs ?? Math.min(AUTO_EPOCHS[1], Math.max(AUTO_EPOCHS[0], Math.round(AUTO_CELL_PASSES / Math.max(1, nCells))));
+  const epochs = params.epochs ?? autoEpochs(nCells);
   const conditional = params.condition_keys.length > 0;
   return {
     ...params,
     batch_key: effectiveBatchKey(params),
     epochs,
+    batch_size: params.batch_size ?? autoBatchSize(nCells),
     component_init_epochs: params.component_init_epochs ?? Math.floor(epochs / 2),
     likelihood: params.likelihood !== 'auto' ? params.likelihood : conditional && values === 'counts' ? 'nb' : 'mse',
     component_placement: params.component_placement !== 'auto' ? params.component_placement : conditional ? 'louvain' : 'kmeans',

@@ -86,11 +86,16 @@ describe('pipeline parameters', () => {
     assert.throws(() => resolveParams({ target_sum: 'mean' }), /target_sum/);
   });
 
-  it('settles the training length by the number of cells where left null, keeps what is given, and fills batch_key from the conditions', () => {
+  it('settles the training length and batch by the number of cells where left null, keeps what is given, and fills batch_key from the conditions', () => {
     const auto = resolveParams({});
     assert.equal(auto.epochs, null);
+    assert.equal(auto.batch_size, null);
     assert.equal(auto.component_init_epochs, null);
-    assert.deepEqual([499, 2638, 100_000, 50].map((n) => settleParams(auto, n, 'counts').epochs), [110, 21, 20, 400]);
+    const cells = [50, 499, 2638, 20_000, 20_001, 40_000, 100_000, 160_001, 1_000_000];
+    assert.deepEqual(cells.map((n) => settleParams(auto, n, 'counts').epochs), [400, 110, 21, 20, 20, 10, 4, 3, 3]);
+    assert.deepEqual(cells.map((n) => settleParams(auto, n, 'counts').batch_size), [64, 64, 64, 64, 128, 128, 512, 1024, 1024]);
+    const fixed = settleParams(resolveParams({ epochs: 9, batch_size: 32 }), 1_000_000, 'counts');
+    assert.deepEqual([fixed.epochs, fixed.batch_size], [9, 32]);
     assert.equal(settleParams(auto, 499, 'counts').component_init_epochs, 55);
     const given = settleParams(resolveParams({ epochs: 7, component_init_epochs: 0 }), 499, 'counts');
     assert.deepEqual([given.epochs, given.component_init_epochs], [7, 0]);
