@@ -18,10 +18,11 @@ function encode(node: { create_attribute: H5Group['create_attribute'] }, type: s
   node.create_attribute('encoding-version', version);
 }
 
-function writeArray(group: H5Group, name: string, data: Float32Array | Float64Array | Int32Array | Int8Array | Int16Array, shape = [data.length]): void {
+/** Writes a numeric array as an anndata `array`; `gzipLevel` is for bench/h5-gzip.ts, which weighs the levels. */
+export function writeArray(group: H5Group, name: string, data: Float32Array | Float64Array | Int32Array | Int8Array | Int16Array, shape = [data.length], gzipLevel = GZIP_LEVEL): void {
   const compress = data.length >= 1024;
   const options = compress
-    ? { chunks: shape.length === 1 ? [Math.min(CHUNK, data.length)] : [Math.max(1, Math.min(shape[0]!, Math.floor(CHUNK / shape[1]!))), shape[1]!], compression: 'gzip' as const, compression_opts: GZIP_LEVEL }
+    ? { chunks: shape.length === 1 ? [Math.min(CHUNK, data.length)] : [Math.max(1, Math.min(shape[0]!, Math.floor(CHUNK / shape[1]!))), shape[1]!], compression: 'gzip' as const, compression_opts: gzipLevel }
     : {};
   if (shape.length > 1 || data.length <= SLICE_ELEMENTS) {
     encode(group.create_dataset({ name, data: data as Encodable, shape, ...options }), 'array', '0.2.0');
