@@ -11,11 +11,11 @@
  *   time       pbmc3k wall time with defaults, alternating with an earlier checkout's CLI (--baseline DIR)
  *
  *   npx tsx bench/clusters.ts [--items labelled,k,time] [--seeds 0,1,2,3,4] [--params '{"key": value}']
- *     [--baseline ../baseline] [--no-seurat] [--out bench/out/clusters.json]
+ *     [--baseline ../baseline] [--no-seurat] [--out bench/out/clusters.json] [--work bench/out/clusters (runs)]
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { asCategories } from '../src/io/frame.js';
 import { readDataset } from '../src/io/index.js';
@@ -33,11 +33,12 @@ const { values: args } = parseArgs({
     baseline: { type: 'string' },
     'no-seurat': { type: 'boolean', default: false },
     out: { type: 'string', default: join(repoRoot, 'bench', 'out', 'clusters.json') },
+    work: { type: 'string', default: join(repoRoot, 'bench', 'out', 'clusters') },
   },
 });
 const seeds = args.seeds!.split(',').map(Number);
 const extraParams = JSON.parse(args.params!) as Record<string, unknown>;
-const work = join(repoRoot, 'bench', 'out', 'clusters');
+const work = resolve(args.work!);
 const report = reportHead(extraParams, 'Seurat default workflow (shared/reference/seurat_default_and_integration.R), resolution 0.8');
 const save = () => writeFileSync(args.out!, JSON.stringify(report, null, 1));
 const pbmc3k = join(shared, 'data', 'pbmc3k', 'filtered_gene_bc_matrices', 'hg19');

@@ -13,6 +13,7 @@
  *
  *   npx tsx bench/integration.ts [--items synthetic,cellbench5,cellbench2,regression,time]
  *     [--sigmas 0.2,0.4,0.6] [--generator-seeds 0,1,2,3,4] [--seeds 0,1,2] [--params '{"key": value}']
+ *     [--datasets pbmc3k,pbmc_sorted,pbmc68k_reduced (the regression's)]
  *     [--baseline ../baseline] [--out bench/out/integration.json] [--work bench/out/integration (runs and data)]
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,7 @@ const { values: args } = parseArgs({
     sigmas: { type: 'string', default: '0.2,0.4,0.6' },
     'generator-seeds': { type: 'string', default: '0,1,2,3,4' },
     seeds: { type: 'string', default: '0,1,2' },
+    datasets: { type: 'string', default: 'pbmc3k,pbmc_sorted,pbmc68k_reduced' },
     params: { type: 'string', default: '{}' },
     baseline: { type: 'string' },
     out: { type: 'string', default: join(repoRoot, 'bench', 'out', 'integration.json') },
@@ -114,7 +116,7 @@ async function regressionItem() {
   ];
   const results: Record<string, unknown> = {};
   for (const c of cases) {
-    if (!existsSync(c.path)) continue;
+    if (!args.datasets!.split(',').includes(c.name) || !existsSync(c.path)) continue;
     const { data } = await readDataset(c.path);
     const truth = c.key ? codesOf(data, c.key) : referenceCodes(join(shared, 'reference', 'pbmc3k_seurat_clusters.csv'), data.obs.index);
     const runs = [];

@@ -7,12 +7,14 @@ import { filesBesideMatrix, listDirectory, locateMtxFiles, readMatrixMarket, rea
 import { readTarEntries, readZipEntries } from './archive.js';
 import { firstDuplicate, makeUnique } from './names.js';
 import { selectColumns } from './sparse.js';
+import { subsetBlocks, type RowBlocks } from './row-blocks.js';
 import { matrixInMemory, type StoredMatrix } from './stored-matrix.js';
 import { describeTenxV2, describeTenxV3, tenxLayout, tenxV2Genomes, type TenxLayout } from './tenx.js';
 import { classifySample } from './values.js';
-import type { AnnData, ValuesKind } from './types.js';
+import type { AnnData, Frame, ValuesKind } from './types.js';
 
 export type { AnnData, Column, CsrMatrix, DenseMatrix, Frame, ValuesKind } from './types.js';
+export type { RowBlocks } from './row-blocks.js';
 export { DatasetError } from './errors.js';
 
 export type DatasetFormat = 'h5ad' | '10x-h5-v2' | '10x-h5-v3' | '10x-mtx';
@@ -87,7 +89,7 @@ function hdf5Layout(file: H5File, path: string, options: ReadOptions): DatasetLa
  * 10x MTX folder, archive (.tar.gz, .tgz, .zip) or bare matrix.mtx; an HDF5 file stays open while `use` runs.
  * The checks every dataset passes come first: a non-empty matrix, unique cell barcodes.
  */
-async function withLayout<T>(path: string, options: ReadOptions, use: (layout: DatasetLayout) => T): Promise<T> {
+async function withLayout<T>(path: string, options: ReadOptions, use: (layout: DatasetLayout) => T | Promise<T>): Promise<T> {
   const kind = await detectContainer(path);
   const file = kind === 'hdf5' ? await openHdf5(path) : undefined;
   try {
@@ -103,7 +105,7 @@ async function withLayout<T>(path: string, options: ReadOptions, use: (layout: D
         `cell barcode "${duplicate.name}" appears twice (cells ${duplicate.first + 1} and ${duplicate.second + 1}); cell names must be unique (anndata: adata.obs_names_make_unique())`,
       );
     }
-    return use(layout);
+    return await use(layout);
   } finally {
     file?.close();
   }
@@ -113,22 +115,45 @@ function assertValues(nnz: number, X: StoredMatrix, path: string): void {
   if (nnz === 0) throw new DatasetError('empty', `${path} holds ${X.nRows} cells x ${X.nCols} genes but not one nonzero value`);
 }
 
+/** What readDataset reports of a dataset besides its matrix. */
+function described(layout: DatasetLayout): Omit<ReadResult, 'data'> & { var: Frame } {
+  const unique = makeUnique(layout.var.index);
+  return {
+    var: { index: unique.names, columns: layout.var.columns },
+    format: layout.format,
+    matrix: layout.matrix,
+    values: classifySample(layout.X.sampleValues()),
+    ...(layout.genomes ? { genomes: layout.genomes } : {}),
+    ...(layout.featureTypes ? { featureTypes: layout.featureTypes } : {}),
+    renamedGenes: unique.renamed,
+  };
+}
+
 /** Reads any supported dataset (see withLayout); gene names come out unique. */
 export async function readDataset(path: string, options: ReadOptions = {}): Promise<ReadResult> {
-  return withLayout(path, options, ({ X: stored, keep, obs, var: variables, ...layout }) => {
+  return withLayout(path, options, (layout) => {
+    const { X: stored, keep, obs } = layout;
     const all = stored.read();
     const X = keep ? selectColumns(all, keep) : all;
     assertValues(X.data.length, stored, path);
-    const unique = makeUnique(variables.index);
-    return {
-      data: { X, obs, var: { index: unique.names, columns: variables.columns } },
-      format: layout.format,
-      matrix: layout.matrix,
-      values: classifySample(stored.sampleValues()),
-      ...(layout.genomes ? { genomes: layout.genomes } : {}),
-      ...(layout.featureTypes ? { featureTypes: layout.featureTypes } : {}),
-      renamedGenes: unique.renamed,
-    };
+    const { var: variables, ...rest } = described(layout);
+    return { data: { X, obs, var: variables }, ...rest };
+  });
+}
+
+/** A dataset as readDataset reports it, its matrix left in the file to be read a block of rows at a time. */
+export interface DatasetBlocks extends Omit<ReadResult, 'data'> {
+  readonly X: RowBlocks;
+  readonly obs: Frame;
+  readonly var: Frame;
+}
+
+/** Calls `use` with a dataset whose matrix is read by rows in bounded memory (./row-blocks.ts); the file stays open while `use` runs. */
+export async function withDatasetBlocks<T>(path: string, options: ReadOptions, use: (dataset: DatasetBlocks) => T | Promise<T>): Promise<T> {
+  return withLayout(path, options, (layout) => {
+    const { X: stored, keep, obs } = layout;
+    assertValues(stored.countValues(keep), stored, path);
+    return use({ X: keep ? subsetBlocks(stored, null, keep) : stored, obs, ...described(layout) });
   });
 }
 

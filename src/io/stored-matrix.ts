@@ -1,18 +1,17 @@
 /**
  * A dataset's matrix as its file stores it, loaded only when asked: the shape is known at once, the stored values
- * are counted and sampled in bounded memory (what an upload's inspection needs), and `read` loads the whole
- * matrix as checked cells x genes CSR (what a job needs).
+ * are counted and sampled in bounded memory (what an upload's inspection needs), `eachBlock` reads it as checked
+ * CSR a block of rows at a time (what a streaming pass needs), and `read` loads the whole matrix.
  */
 import type { Dataset as H5Dataset } from 'h5wasm';
 import { DatasetError } from './errors.js';
 import { SLICE_ELEMENTS, assertDecodable, readNumeric, readRows } from './hdf5.js';
+import { BLOCK_VALUES, blockRanges, inMemoryBlocks, type RowBlocks } from './row-blocks.js';
 import { assertFitsInMemory, transposeCompressed, validateCsr } from './sparse.js';
 import type { CsrMatrix } from './types.js';
 import { gatherSample, sampleOf, sampleRanges } from './values.js';
 
-export interface StoredMatrix {
-  readonly nRows: number;
-  readonly nCols: number;
+export interface StoredMatrix extends RowBlocks {
   /** Stored values in the columns `keep` lists (every column when undefined), counted without loading them. */
   countValues(keep?: Int32Array): number;
   /** The stored values of `sampleRanges`, in stored order, for classifySample. */
@@ -41,6 +40,7 @@ export function matrixInMemory(X: CsrMatrix): StoredMatrix {
       return count;
     },
     sampleValues: () => sampleOf(X.data),
+    eachBlock: (visit, maxValues) => inMemoryBlocks(X).eachBlock(visit, maxValues),
     read: () => X,
   };
 }
@@ -55,7 +55,7 @@ const lengthOf = (dataset: H5Dataset) => dataset.shape?.[0] ?? 0;
 
 /**
  * A compressed sparse matrix of nRows cells x nCols genes stored by rows (`csr`: indices are genes) or by
- * columns (`csc`: indices are cells). The lengths of its three datasets are checked here, the rest on `read`.
+ * columns (`csc`: indices are cells). The lengths of its three datasets are checked here, the rest as it is read.
  */
 export function compressedInFile(datasets: CompressedDatasets, by: 'csr' | 'csc', nRows: number, nCols: number, what: string): StoredMatrix {
   const { data, indices, indptr } = datasets;
@@ -70,6 +70,14 @@ export function compressedInFile(datasets: CompressedDatasets, by: 'csr' | 'csc'
     throw new DatasetError('inconsistent_shape', `${what}: indptr ends at ${last} but ${lengthOf(indices)} indices and ${nnz} values are stored`);
   }
   assertFitsInMemory(nnz, what);
+  const read = (): CsrMatrix => {
+    const pointers = readNumeric(indptr, Int32Array);
+    const inner = readNumeric(indices, Int32Array);
+    const values = readNumeric(data, Float32Array);
+    if (by === 'csr') return validateCsr({ nRows, nCols, indptr: pointers, indices: inner, data: values }, what);
+    validateCsr({ nRows: nCols, nCols: nRows, indptr: pointers, indices: inner, data: values }, what);
+    return { nRows, nCols, ...transposeCompressed(nCols, nRows, pointers, inner, values) };
+  };
   return {
     nRows,
     nCols,
@@ -87,14 +95,18 @@ export function compressedInFile(datasets: CompressedDatasets, by: 'csr' | 'csc'
       return count;
     },
     sampleValues: () => gatherSample(nnz, (start, end) => readNumeric(data, Float32Array, start, end)),
-    read: () => {
-      const pointers = readNumeric(indptr, Int32Array);
-      const inner = readNumeric(indices, Int32Array);
-      const values = readNumeric(data, Float32Array);
-      if (by === 'csr') return validateCsr({ nRows, nCols, indptr: pointers, indices: inner, data: values }, what);
-      validateCsr({ nRows: nCols, nCols: nRows, indptr: pointers, indices: inner, data: values }, what);
-      return { nRows, nCols, ...transposeCompressed(nCols, nRows, pointers, inner, values) };
+    eachBlock: (visit, maxValues = BLOCK_VALUES) => {
+      // A matrix stored by columns cannot be read by rows in slices: it is read whole.
+      if (by === 'csc') return inMemoryBlocks(read()).eachBlock(visit, maxValues);
+      const pointers = readNumeric(indptr, Float64Array);
+      for (const [r0, r1] of blockRanges(pointers, nRows, maxValues)) {
+        const [p0, p1] = [pointers[r0]!, pointers[r1]!];
+        if (p1 < p0) throw new DatasetError('inconsistent_shape', `${what}: indptr decreases between rows ${r0} and ${r1}`);
+        const blockPointers = Int32Array.from(pointers.subarray(r0, r1 + 1), (p) => p - p0);
+        visit(validateCsr({ nRows: r1 - r0, nCols, indptr: blockPointers, indices: readNumeric(indices, Int32Array, p0, p1), data: readNumeric(data, Float32Array, p0, p1) }, `${what} (rows ${r0}-${r1 - 1})`), r0);
+      }
     },
+    read,
   };
 }
 
@@ -115,6 +127,32 @@ export function denseInFile(dataset: H5Dataset): StoredMatrix {
   if (shape.length !== 2) throw new DatasetError('unsupported_layout', `dense matrix "${dataset.path}" has ${shape.length} dimensions, not 2`);
   const [nRows, nCols] = shape as [number, number];
   const rowsPer = (elements: number) => Math.max(1, Math.floor(elements / Math.max(1, nCols)));
+  /** Rows [r0, r1) as checked CSR: the nonzeros of each row. */
+  const rowsAsCsr = (r0: number, r1: number): CsrMatrix => {
+    const indptr = new Int32Array(r1 - r0 + 1);
+    let indices = new Int32Array(1024);
+    let data = new Float32Array(1024);
+    let nnz = 0;
+    eachRow(dataset, r0, r1, rowsPer(SLICE_ELEMENTS), (r, block, base) => {
+      for (let c = 0; c < nCols; c++) {
+        const v = Number(block[base + c]);
+        if (v === 0) continue;
+        if (nnz === indices.length) {
+          assertFitsInMemory(nnz * 2, `dense matrix "${dataset.path}"`);
+          const grownIndices = new Int32Array(nnz * 2);
+          grownIndices.set(indices);
+          indices = grownIndices;
+          const grownData = new Float32Array(nnz * 2);
+          grownData.set(data);
+          data = grownData;
+        }
+        indices[nnz] = c;
+        data[nnz++] = v;
+      }
+      indptr[r - r0 + 1] = nnz;
+    });
+    return validateCsr({ nRows: r1 - r0, nCols, indptr, indices: indices.slice(0, nnz), data: data.slice(0, nnz) }, `"${dataset.path}"`);
+  };
   return {
     nRows,
     nCols,
@@ -138,30 +176,10 @@ export function denseInFile(dataset: H5Dataset): StoredMatrix {
       }
       return Float32Array.from(sample);
     },
-    read: () => {
-      const indptr = new Int32Array(nRows + 1);
-      let indices = new Int32Array(1024);
-      let data = new Float32Array(1024);
-      let nnz = 0;
-      eachRow(dataset, 0, nRows, rowsPer(SLICE_ELEMENTS), (r, block, base) => {
-        for (let c = 0; c < nCols; c++) {
-          const v = Number(block[base + c]);
-          if (v === 0) continue;
-          if (nnz === indices.length) {
-            assertFitsInMemory(nnz * 2, `dense matrix "${dataset.path}"`);
-            const grownIndices = new Int32Array(nnz * 2);
-            grownIndices.set(indices);
-            indices = grownIndices;
-            const grownData = new Float32Array(nnz * 2);
-            grownData.set(data);
-            data = grownData;
-          }
-          indices[nnz] = c;
-          data[nnz++] = v;
-        }
-        indptr[r + 1] = nnz;
-      });
-      return validateCsr({ nRows, nCols, indptr, indices: indices.slice(0, nnz), data: data.slice(0, nnz) }, `"${dataset.path}"`);
+    eachBlock: (visit, maxValues = BLOCK_VALUES) => {
+      const rowsPerBlock = rowsPer(maxValues);
+      for (let r0 = 0; r0 < nRows; r0 += rowsPerBlock) visit(rowsAsCsr(r0, Math.min(nRows, r0 + rowsPerBlock)), r0);
     },
+    read: () => rowsAsCsr(0, nRows),
   };
 }

@@ -2,13 +2,14 @@
  * Highly variable genes with scanpy's flavours, parameter names and defaults
  * (`sc.pp.highly_variable_genes`), on the sparse matrix.
  */
+import { asRowBlocks, isRowBlocks, type RowBlocks } from '../io/row-blocks.js';
 import type { CsrMatrix, ValuesKind } from '../io/types.js';
 import { PreprocessError } from './errors.js';
 import { loessFit } from './loess.js';
 import { argsort, lowerBound, median } from '../stats.js';
 import { requireValues } from './normalize.js';
 import { flaggedIndices } from './qc.js';
-import { geneMeanVar, type GeneMeanVar } from './mean-var.js';
+import { geneMeanVar, geneMeanVarByGroup, type GeneMeanVar } from './mean-var.js';
 
 export const HVG_FLAVORS = ['seurat', 'cell_ranger', 'seurat_v3', 'seurat_v3_paper'] as const;
 export type HvgFlavor = (typeof HVG_FLAVORS)[number];
@@ -63,36 +64,30 @@ export const HVG_BOOLEAN_COLUMNS = new Set<string>(['highly_variable', 'highly_v
 /** scanpy's defaults where an option is omitted. */
 export const HVG_DEFAULTS = { minMean: 0.0125, maxMean: 3, minDisp: 0.5, maxDisp: Infinity, nBins: 20, span: 0.3, v3TopGenes: 2000 };
 
-/** Selects highly variable genes (columns) of a cells x genes matrix. */
-export function highlyVariableGenes(matrix: CsrMatrix, options: HvgOptions): HvgColumns {
+/** Selects highly variable genes (columns) of a cells x genes matrix; the values of one read in blocks are the caller's to check. */
+export function highlyVariableGenes(matrix: CsrMatrix | RowBlocks, options: HvgOptions): HvgColumns {
   const { flavor, nTopGenes, batch, valuesKind } = options;
+  const source = asRowBlocks(matrix);
+  const checkValues = (step: string, refused: readonly ValuesKind[], remedy: string) => isRowBlocks(matrix) || requireValues(matrix, step, refused, remedy, valuesKind);
   if (!HVG_FLAVORS.includes(flavor)) {
     throw new PreprocessError(`highly_variable_genes: unknown flavor "${flavor}"; pass one of ${HVG_FLAVORS.join(', ')}`);
   }
   if (nTopGenes !== undefined && !(Number.isInteger(nTopGenes) && nTopGenes > 0)) {
     throw new PreprocessError(`highly_variable_genes: n_top_genes must be a positive integer, got ${nTopGenes}`);
   }
-  const batches = batchRows(batch, matrix.nRows);
+  const batches = batchGroups(batch, source.nRows);
   if (flavor === 'seurat_v3' || flavor === 'seurat_v3_paper') {
-    requireValues(
-      matrix,
+    checkValues(
       `flavor ${flavor}`,
       ['lognorm', 'scaled', 'other'],
       'seurat_v3 models raw counts: pass the counts (before normalize_total/log1p, e.g. the counts layer), or use flavor "seurat" or "cell_ranger" on log-normalised data',
-      valuesKind,
     );
-    return seuratV3(matrix, flavor, nTopGenes ?? HVG_DEFAULTS.v3TopGenes, options.span ?? HVG_DEFAULTS.span, batches);
+    return seuratV3(source, flavor, nTopGenes ?? HVG_DEFAULTS.v3TopGenes, options.span ?? HVG_DEFAULTS.span, batches);
   }
   if (flavor === 'seurat') {
-    requireValues(
-      matrix,
-      'flavor seurat',
-      ['counts', 'scaled', 'other'],
-      'the seurat flavour expects log-normalised data: run normalize_total and log1p first, or use flavor "seurat_v3" on counts',
-      valuesKind,
-    );
+    checkValues('flavor seurat', ['counts', 'scaled', 'other'], 'the seurat flavour expects log-normalised data: run normalize_total and log1p first, or use flavor "seurat_v3" on counts');
   } else {
-    requireValues(matrix, 'flavor cell_ranger', ['scaled'], 'pass the log-normalised (or normalised) values, not scaled ones', valuesKind);
+    checkValues('flavor cell_ranger', ['scaled'], 'pass the log-normalised (or normalised) values, not scaled ones');
   }
   const selection: Selection = nTopGenes ?? {
     minMean: options.minMean ?? HVG_DEFAULTS.minMean,
@@ -105,15 +100,20 @@ export function highlyVariableGenes(matrix: CsrMatrix, options: HvgOptions): Hvg
   const base = options.log1pBase ?? null;
   const transform = flavor === 'seurat' ? (base === null ? Math.expm1 : (v: number) => Math.expm1(v * Math.log(base))) : undefined;
   if (!batches) {
-    const stats = geneMeanVar(matrix, { transform });
-    const all = Int32Array.from({ length: matrix.nCols }, (_, i) => i);
+    const stats = geneMeanVar(source, transform);
+    const all = Int32Array.from({ length: source.nCols }, (_, i) => i);
     return dispersionTable(stats, all, flavor, nBins, selection);
   }
-  return combineDispersionBatches(matrix, batches, flavor, nBins, selection, transform);
+  return combineDispersionBatches(source, batches, flavor, nBins, selection, transform);
 }
 
-/** Rows of each batch, in code order; undefined without batches. */
-function batchRows(batch: Int32Array | undefined, nRows: number): Int32Array[] | undefined {
+/** Each cell's batch as a group 0..n-1 (the batches present, in code order); undefined without batches. */
+interface BatchGroups {
+  readonly groups: Int32Array;
+  readonly n: number;
+}
+
+function batchGroups(batch: Int32Array | undefined, nRows: number): BatchGroups | undefined {
   if (!batch) return undefined;
   if (batch.length !== nRows) throw new PreprocessError(`batch has ${batch.length} entries for ${nRows} cells`);
   const counts: number[] = [];
@@ -121,16 +121,10 @@ function batchRows(batch: Int32Array | undefined, nRows: number): Int32Array[] |
     if (!(code >= 0)) throw new PreprocessError('batch_key: some cells have no batch; give every cell a batch or drop those cells first');
     counts[code] = (counts[code] ?? 0) + 1;
   }
-  const rows = counts.filter((c) => c > 0).map((c) => new Int32Array(c));
-  const slotOfCode = new Int32Array(counts.length).fill(-1);
-  let slot = 0;
-  counts.forEach((c, code) => c > 0 && (slotOfCode[code] = slot++));
-  const fill = new Int32Array(rows.length);
-  batch.forEach((code, r) => {
-    const s = slotOfCode[code]!;
-    rows[s]![fill[s]!++] = r;
-  });
-  return rows;
+  const groupOfCode = new Int32Array(counts.length).fill(-1);
+  let n = 0;
+  counts.forEach((c, code) => c > 0 && (groupOfCode[code] = n++));
+  return { groups: Int32Array.from(batch, (code) => groupOfCode[code]!), n };
 }
 
 type Cutoffs = { minMean: number; maxMean: number; minDisp: number; maxDisp: number };
@@ -275,19 +269,18 @@ function selectGenes(means: Float64Array, dispersionsNorm: Float64Array, selecti
  * number of batches that selected them, then by mean normalised dispersion.
  */
 function combineDispersionBatches(
-  matrix: CsrMatrix,
-  batches: Int32Array[],
+  source: RowBlocks,
+  batches: BatchGroups,
   flavor: 'seurat' | 'cell_ranger',
   nBins: number,
   selection: Selection,
   transform: ((v: number) => number) | undefined,
 ): HvgColumns {
-  const nGenes = matrix.nCols;
+  const nGenes = source.nCols;
   const sums = { means: new Float64Array(nGenes), dispersions: new Float64Array(nGenes), dispersions_norm: new Float64Array(nGenes) };
   const counted = { means: new Int32Array(nGenes), dispersions: new Int32Array(nGenes), dispersions_norm: new Int32Array(nGenes) };
   const nbatches = new Int32Array(nGenes);
-  for (const rows of batches) {
-    const stats = geneMeanVar(matrix, { rows, transform });
+  for (const stats of geneMeanVarByGroup(source, batches.groups, batches.n, transform)) {
     const detected = flaggedIndices(stats.nCells);
     const table = dispersionTable(stats, detected, flavor, nBins, selection);
     const present = new Int32Array(nGenes).fill(-1);
@@ -325,7 +318,7 @@ function combineDispersionBatches(
     dispersions,
     dispersions_norm: dispersionsNorm,
     highly_variable_nbatches: nbatches,
-    highly_variable_intersection: Uint8Array.from(nbatches, (n) => Number(n === batches.length)),
+    highly_variable_intersection: Uint8Array.from(nbatches, (n) => Number(n === batches.n)),
   };
 }
 
@@ -343,17 +336,17 @@ function descendingNanLast(a: number, b: number): number {
  * variance of the result; ranks combined over batches by median rank and number of batches.
  */
 function seuratV3(
-  matrix: CsrMatrix,
+  source: RowBlocks,
   flavor: 'seurat_v3' | 'seurat_v3_paper',
   nTopGenes: number,
   span: number,
-  batches: Int32Array[] | undefined,
+  batches: BatchGroups | undefined,
 ): HvgColumns {
-  const nGenes = matrix.nCols;
-  const overall = geneMeanVar(matrix);
+  const nGenes = source.nCols;
+  const overall = geneMeanVar(source);
   const perBatch = batches
-    ? batches.map((rows) => standardisedVariance(matrix, rows, geneMeanVar(matrix, { rows }), span))
-    : [standardisedVariance(matrix, undefined, overall, span)];
+    ? standardisedVariances(source, batches.groups, geneMeanVarByGroup(source, batches.groups, batches.n), span)
+    : standardisedVariances(source, null, [overall], span);
   const nbatches = new Int32Array(nGenes);
   const ranksOfGene: number[][] = Array.from({ length: nGenes }, () => []);
   for (const normVar of perBatch) {
@@ -388,40 +381,56 @@ function seuratV3(
 }
 
 /**
- * Seurat's `variance.standardized` over the given rows, whose gene means and variances are `stats`:
- * each gene's values are standardised by the loess-expected sd, clipped above at sqrt(n) sds (zeros
- * are never clipped), and their variance taken; 0 for constant genes. Summed in scanpy's expanded form, sum((x - m)^2) =
- * sum(x^2) - 2 m sum(x) + n m^2, whose sums are exact for counts: genes with equal count sums
- * tie exactly and keep gene order, as R's order() does for Seurat.
+ * Seurat's `variance.standardized` over the rows of each group (`groups[r]`, or one group of every row when
+ * null), whose gene means and variances are `stats[group]`: each gene's values are standardised by the
+ * loess-expected sd, clipped above at sqrt(n) sds (zeros are never clipped), and their variance taken; 0
+ * for constant genes. Summed in scanpy's expanded form, sum((x - m)^2) = sum(x^2) - 2 m sum(x) + n m^2,
+ * whose sums are exact for counts: genes with equal count sums tie exactly and keep gene order, as R's
+ * order() does for Seurat.
  */
-function standardisedVariance(matrix: CsrMatrix, rows: Int32Array | undefined, stats: GeneMeanVar, span: number): Float64Array {
+function standardisedVariances(source: RowBlocks, groups: Int32Array | null, stats: readonly GeneMeanVar[], span: number): Float64Array[] {
+  const nGenes = source.nCols;
+  const nCells = new Float64Array(stats.length);
+  if (groups) for (const group of groups) nCells[group]!++;
+  else nCells[0] = source.nRows;
+  const sds = stats.map((groupStats) => loessSd(groupStats, span));
+  const clip = new Float64Array(stats.length * nGenes);
+  sds.forEach((sd, group) => sd.forEach((s, g) => (clip[group * nGenes + g] = stats[group]!.mean[g]! + s * Math.sqrt(nCells[group]!))));
+  const sum = new Float64Array(stats.length * nGenes);
+  const sumSquares = new Float64Array(stats.length * nGenes);
+  source.eachBlock(({ nRows, indptr, indices, data }, first) => {
+    for (let r = 0; r < nRows; r++) {
+      const offset = (groups ? groups[first + r]! : 0) * nGenes;
+      for (let k = indptr[r]!; k < indptr[r + 1]!; k++) {
+        const g = offset + indices[k]!;
+        const value = Math.min(data[k]!, clip[g]!);
+        sum[g]! += value;
+        sumSquares[g]! += value * value;
+      }
+    }
+  });
+  return sds.map((sd, group) =>
+    sd.map((s, g) => {
+      if (!(s > 0)) return 0;
+      const n = nCells[group]!;
+      const m = stats[group]!.mean[g]!;
+      const at = group * nGenes + g;
+      return (n * m * m + sumSquares[at]! - 2 * sum[at]! * m) / ((n - 1) * s * s);
+    }),
+  );
+}
+
+/** The loess-expected sd of each gene from its mean (Seurat's vst fit of log10 variance on log10 mean); 0 for constant genes. */
+function loessSd(stats: GeneMeanVar, span: number): Float64Array {
+  const sd = new Float64Array(stats.mean.length);
   const varying: number[] = [];
   stats.variance.forEach((v, g) => v > 0 && varying.push(g));
-  if (varying.length === 0) return new Float64Array(matrix.nCols);
+  if (varying.length === 0) return sd;
   const fitted = loessFit(
     Float64Array.from(varying, (g) => Math.log10(stats.mean[g]!)),
     Float64Array.from(varying, (g) => Math.log10(stats.variance[g]!)),
     { span },
   );
-  const sd = new Float64Array(matrix.nCols);
   varying.forEach((g, i) => (sd[g] = Math.sqrt(10 ** fitted[i]!)));
-  const nCells = rows ? rows.length : matrix.nRows;
-  const clip = Float64Array.from(sd, (s, g) => stats.mean[g]! + s * Math.sqrt(nCells));
-  const sum = new Float64Array(matrix.nCols);
-  const sumSquares = new Float64Array(matrix.nCols);
-  const { indptr, indices, data } = matrix;
-  for (let i = 0; i < nCells; i++) {
-    const r = rows ? rows[i]! : i;
-    for (let k = indptr[r]!; k < indptr[r + 1]!; k++) {
-      const g = indices[k]!;
-      const value = Math.min(data[k]!, clip[g]!);
-      sum[g]! += value;
-      sumSquares[g]! += value * value;
-    }
-  }
-  return sd.map((s, g) => {
-    if (!(s > 0)) return 0;
-    const m = stats.mean[g]!;
-    return (nCells * m * m + sumSquares[g]! - 2 * sum[g]! * m) / ((nCells - 1) * s * s);
-  });
+  return sd;
 }

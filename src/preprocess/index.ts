@@ -12,6 +12,6 @@ export { scale } from './scale.js';
 export type { ScaleOptions } from './scale.js';
 export { geneMeanVar } from './mean-var.js';
 export type { GeneMeanVar } from './mean-var.js';
-export { preprocess } from './recipe.js';
-export type { PreprocessOptions, PreprocessResult, PreprocessStep, PreprocessSummary } from './recipe.js';
+export { preprocess, preprocessHighlyVariable } from './recipe.js';
+export type { DatasetInBlocks, HighlyVariableResult, PreprocessOptions, PreprocessResult, PreprocessStep, PreprocessSummary } from './recipe.js';
 export { hvgCsv, qcCellsCsv } from './tables.js';

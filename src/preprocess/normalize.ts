@@ -1,3 +1,4 @@
+import { inMemoryBlocks, type RowBlocks } from '../io/row-blocks.js';
 import type { CsrMatrix, ValuesKind } from '../io/types.js';
 import { classifyValues } from '../io/values.js';
 import { PreprocessError } from './errors.js';
@@ -61,6 +62,51 @@ export interface NormalizeRecord {
   readonly excludedGenes: number[];
 }
 
+/** Each cell's normalize_total factor, found in passes over the rows; `scale` applies it to a block. */
+export interface TotalNormalizer {
+  readonly record: NormalizeRecord;
+  /** target / total of each cell (a zero total counts as 1, as scanpy divides it by 1). */
+  readonly factors: Float64Array;
+  /** The block's values scaled by the factors of its rows. */
+  scale(block: CsrMatrix, first: number): Float32Array;
+}
+
+/** normalize_total's factors for the counts of `source` (options as normalizeTotal's; the values are the caller's to check). */
+export function totalNormalizer(source: RowBlocks, options: NormalizeTotalOptions): TotalNormalizer {
+  const { targetSum, excludeHighlyExpressed = false, maxFraction = NORMALIZE_DEFAULTS.maxFraction } = options;
+  if (targetSum !== 'median' && !(targetSum > 0 && Number.isFinite(targetSum))) {
+    throw new PreprocessError(`normalize_total: target_sum must be a positive number or "median", got ${targetSum}`);
+  }
+  if (!(maxFraction > 0 && maxFraction <= 1)) {
+    throw new PreprocessError(`normalize_total: max_fraction must be in (0, 1], got ${maxFraction}`);
+  }
+  const excluded = excludeHighlyExpressed ? highlyExpressedGenes(source, maxFraction) : undefined;
+  const totals = new Float64Array(source.nRows);
+  source.eachBlock(({ nRows, indptr, indices, data }, first) => {
+    for (let r = 0; r < nRows; r++) {
+      let total = 0;
+      for (let k = indptr[r]!; k < indptr[r + 1]!; k++) if (!excluded?.[indices[k]!]) total += data[k]!;
+      totals[first + r] = total;
+    }
+  });
+  const target = targetSum === 'median' ? median(totals.filter((t) => t > 0)) : targetSum;
+  const factors = Float64Array.from(totals, (total) => target / (total > 0 ? total : 1));
+  const excludedGenes: number[] = [];
+  excluded?.forEach((flag, col) => flag && excludedGenes.push(col));
+  return {
+    record: { targetSum: target, targetSumFrom: targetSum === 'median' ? 'median' : 'given', excludeHighlyExpressed, maxFraction, excludedGenes },
+    factors,
+    scale: ({ nRows, indptr, data }, first) => {
+      const out = new Float32Array(data.length);
+      for (let r = 0; r < nRows; r++) {
+        const factor = factors[first + r]!;
+        for (let k = indptr[r]!; k < indptr[r + 1]!; k++) out[k] = data[k]! * factor;
+      }
+      return out;
+    },
+  };
+}
+
 /**
  * Scales each cell's values so they sum to the target (scanpy's `normalize_total`; as there, a cell
  * whose total is 0 is divided by 1). Returns a matrix sharing indptr and indices with the input.
@@ -69,51 +115,27 @@ export function normalizeTotal(
   matrix: CsrMatrix,
   options: NormalizeTotalOptions,
 ): { matrix: CsrMatrix; record: NormalizeRecord } {
-  const { targetSum, excludeHighlyExpressed = false, maxFraction = NORMALIZE_DEFAULTS.maxFraction, valuesKind } = options;
   requireValues(
     matrix,
     'normalize_total',
     ['lognorm', 'scaled'],
     'pass the raw counts (before log1p or scaling), e.g. the layer that holds counts',
-    valuesKind,
+    options.valuesKind,
   );
-  if (targetSum !== 'median' && !(targetSum > 0 && Number.isFinite(targetSum))) {
-    throw new PreprocessError(`normalize_total: target_sum must be a positive number or "median", got ${targetSum}`);
-  }
-  if (!(maxFraction > 0 && maxFraction <= 1)) {
-    throw new PreprocessError(`normalize_total: max_fraction must be in (0, 1], got ${maxFraction}`);
-  }
-  const { nRows, indptr, indices, data } = matrix;
-  const excluded = excludeHighlyExpressed ? highlyExpressedGenes(matrix, maxFraction) : undefined;
-  const totals = new Float64Array(nRows);
-  for (let r = 0; r < nRows; r++) {
-    let total = 0;
-    for (let k = indptr[r]!; k < indptr[r + 1]!; k++) if (!excluded?.[indices[k]!]) total += data[k]!;
-    totals[r] = total;
-  }
-  const target = targetSum === 'median' ? median(totals.filter((t) => t > 0)) : targetSum;
-  const out = new Float32Array(data.length);
-  for (let r = 0; r < nRows; r++) {
-    const factor = target / (totals[r]! > 0 ? totals[r]! : 1); // scanpy divides a zero total by 1
-    for (let k = indptr[r]!; k < indptr[r + 1]!; k++) out[k] = data[k]! * factor;
-  }
-  const excludedGenes: number[] = [];
-  excluded?.forEach((flag, col) => flag && excludedGenes.push(col));
-  return {
-    matrix: { ...matrix, data: out },
-    record: { targetSum: target, targetSumFrom: targetSum === 'median' ? 'median' : 'given', excludeHighlyExpressed, maxFraction, excludedGenes },
-  };
+  const normalizer = totalNormalizer(inMemoryBlocks(matrix), options);
+  return { matrix: { ...matrix, data: normalizer.scale(matrix, 0) }, record: normalizer.record };
 }
 
 /** Genes holding more than `maxFraction` of the (full) total of at least one cell. */
-function highlyExpressedGenes(matrix: CsrMatrix, maxFraction: number): Uint8Array {
-  const { nRows, nCols, indptr, indices, data } = matrix;
-  const flags = new Uint8Array(nCols);
-  for (let r = 0; r < nRows; r++) {
-    let total = 0;
-    for (let k = indptr[r]!; k < indptr[r + 1]!; k++) total += data[k]!;
-    for (let k = indptr[r]!; k < indptr[r + 1]!; k++) if (data[k]! > maxFraction * total) flags[indices[k]!] = 1;
-  }
+function highlyExpressedGenes(source: RowBlocks, maxFraction: number): Uint8Array {
+  const flags = new Uint8Array(source.nCols);
+  source.eachBlock(({ nRows, indptr, indices, data }) => {
+    for (let r = 0; r < nRows; r++) {
+      let total = 0;
+      for (let k = indptr[r]!; k < indptr[r + 1]!; k++) total += data[k]!;
+      for (let k = indptr[r]!; k < indptr[r + 1]!; k++) if (data[k]! > maxFraction * total) flags[indices[k]!] = 1;
+    }
+  });
   return flags;
 }
 

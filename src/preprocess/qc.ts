@@ -1,3 +1,4 @@
+import { asRowBlocks, type RowBlocks } from '../io/row-blocks.js';
 import type { CsrMatrix } from '../io/types.js';
 import { PreprocessError } from './errors.js';
 
@@ -24,40 +25,44 @@ export function geneSetMask(geneNames: readonly string[], pattern: RegExp = MITO
 }
 
 /** Cell metrics over the genes flagged in `genes` (all genes when omitted); a gene counts as expressed when its value is > 0. */
-export function cellQcMetrics(matrix: CsrMatrix, inGeneSet: Uint8Array, genes?: Uint8Array): CellQc {
-  const { nRows, indptr, indices, data } = matrix;
-  const totalCounts = new Float64Array(nRows);
-  const nGenesByCounts = new Int32Array(nRows);
-  const pctCountsInSet = new Float64Array(nRows);
-  for (let r = 0; r < nRows; r++) {
-    let total = 0;
-    let inSet = 0;
-    let expressed = 0;
-    for (let k = indptr[r]!; k < indptr[r + 1]!; k++) {
-      const col = indices[k]!;
-      if (genes && !genes[col]) continue;
-      const value = data[k]!;
-      total += value;
-      if (value > 0) expressed++;
-      if (inGeneSet[col]) inSet += value;
+export function cellQcMetrics(matrix: CsrMatrix | RowBlocks, inGeneSet: Uint8Array, genes?: Uint8Array): CellQc {
+  const source = asRowBlocks(matrix);
+  const totalCounts = new Float64Array(source.nRows);
+  const nGenesByCounts = new Int32Array(source.nRows);
+  const pctCountsInSet = new Float64Array(source.nRows);
+  source.eachBlock(({ nRows, indptr, indices, data }, first) => {
+    for (let r = 0; r < nRows; r++) {
+      let total = 0;
+      let inSet = 0;
+      let expressed = 0;
+      for (let k = indptr[r]!; k < indptr[r + 1]!; k++) {
+        const col = indices[k]!;
+        if (genes && !genes[col]) continue;
+        const value = data[k]!;
+        total += value;
+        if (value > 0) expressed++;
+        if (inGeneSet[col]) inSet += value;
+      }
+      totalCounts[first + r] = total;
+      nGenesByCounts[first + r] = expressed;
+      pctCountsInSet[first + r] = total > 0 ? (100 * inSet) / total : 0;
     }
-    totalCounts[r] = total;
-    nGenesByCounts[r] = expressed;
-    pctCountsInSet[r] = total > 0 ? (100 * inSet) / total : 0;
-  }
+  });
   return { totalCounts, nGenesByCounts, pctCountsInSet };
 }
 
 /** Gene metrics over all cells. */
-export function geneQcMetrics(matrix: CsrMatrix): GeneQc {
-  const nCellsByCounts = new Int32Array(matrix.nCols);
-  const totalCounts = new Float64Array(matrix.nCols);
-  const { indices, data } = matrix;
-  for (let k = 0; k < indices.length; k++) {
-    const col = indices[k]!;
-    totalCounts[col]! += data[k]!;
-    if (data[k]! > 0) nCellsByCounts[col]!++;
-  }
+export function geneQcMetrics(matrix: CsrMatrix | RowBlocks): GeneQc {
+  const source = asRowBlocks(matrix);
+  const nCellsByCounts = new Int32Array(source.nCols);
+  const totalCounts = new Float64Array(source.nCols);
+  source.eachBlock(({ indices, data }) => {
+    for (let k = 0; k < indices.length; k++) {
+      const col = indices[k]!;
+      totalCounts[col]! += data[k]!;
+      if (data[k]! > 0) nCellsByCounts[col]!++;
+    }
+  });
   return { nCellsByCounts, totalCounts };
 }
 
@@ -89,7 +94,7 @@ export interface QcResult {
  * `CreateSeuratObject(min.cells)` followed by `subset(nFeature, percent.mt)`: genes are filtered on
  * all input cells first, then cell metrics are computed on the kept genes and the cell filters applied.
  */
-export function qcFilter(matrix: CsrMatrix, inGeneSet: Uint8Array, filters: QcFilters): QcResult {
+export function qcFilter(matrix: CsrMatrix | RowBlocks, inGeneSet: Uint8Array, filters: QcFilters): QcResult {
   checkFilters(filters);
   const genes = geneQcMetrics(matrix);
   const keepGenes = Uint8Array.from(genes.nCellsByCounts, (n) => (n >= (filters.minCells ?? 0) ? 1 : 0));

@@ -1,8 +1,27 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { inspectDataset, readDataset } from '../../src/io/index.js';
-import type { Column } from '../../src/io/types.js';
+import { inspectDataset, readDataset, withDatasetBlocks } from '../../src/io/index.js';
+import { gatherBlocks } from '../../src/io/row-blocks.js';
+import type { Column, CsrMatrix } from '../../src/io/types.js';
 import { fixture, summaryOfRead } from './fixtures.js';
+
+/** A file of every layout the readers know, with the options that pick its matrix. */
+const EVERY_LAYOUT: [string, { layer?: string; genome?: string }][] = [
+  ['pbmc68k-reduced-counts.h5ad', {}],
+  ['csc.h5ad', {}],
+  ['layouts.h5ad', {}],
+  ['layouts.h5ad', { layer: 'counts_csc' }],
+  ['layouts.h5ad', { layer: 'raw' }],
+  ['tenx-v2/filtered_gene_bc_matrices_h5.h5', {}],
+  ['tenx-v2/multiple_genomes.h5', { genome: 'another_genome' }],
+  ['tenx-v3/filtered_feature_bc_matrix.h5', {}],
+  ['tenx-v3/filtered_feature_bc_matrix', {}],
+  ['tenx-v3/citeseq.h5', {}],
+  ['citeseq-mtx.tar.gz', {}],
+];
+
+/** A CSR matrix's five fields (the MTX reader adds the file's field type). */
+const csr = ({ nRows, nCols, indptr, indices, data }: CsrMatrix) => ({ nRows, nCols, indptr, indices, data });
 
 /** Dense copy of a CSR matrix's rows, for comparing readers on tiny inputs. */
 function toDense(X: { nRows: number; nCols: number; indptr: Int32Array; indices: Int32Array; data: Float32Array }): number[][] {
@@ -97,24 +116,28 @@ describe('readDataset: formats', () => {
   });
 
   it('inspection leaves the matrix in the file and reports what reading it reports, for every layout', async () => {
-    const cases: [string, { layer?: string; genome?: string }][] = [
-      ['pbmc68k-reduced-counts.h5ad', {}],
-      ['csc.h5ad', {}],
-      ['layouts.h5ad', {}],
-      ['layouts.h5ad', { layer: 'counts_csc' }],
-      ['layouts.h5ad', { layer: 'raw' }],
-      ['tenx-v2/filtered_gene_bc_matrices_h5.h5', {}],
-      ['tenx-v2/multiple_genomes.h5', { genome: 'another_genome' }],
-      ['tenx-v3/filtered_feature_bc_matrix.h5', {}],
-      ['tenx-v3/filtered_feature_bc_matrix', {}],
-      ['tenx-v3/citeseq.h5', {}],
-      ['citeseq-mtx.tar.gz', {}],
-    ];
-    for (const [file, options] of cases) {
+    for (const [file, options] of EVERY_LAYOUT) {
       assert.deepEqual(await inspectDataset(fixture(file), options), summaryOfRead(await readDataset(fixture(file), options)), file);
     }
     const citeseq = await inspectDataset(fixture('tenx-v3/citeseq.h5'));
     assert.deepEqual([citeseq.n_vars, citeseq.feature_types], [500, { 'Gene Expression': 500, 'Antibody Capture': 7 }], 'the genes kept, their values counted in the file');
+  });
+
+  it('reads every layout by blocks of rows as it reads it whole, in one block or in many', async () => {
+    for (const [file, options] of EVERY_LAYOUT) {
+      const { data, ...read } = await readDataset(fixture(file), options);
+      await withDatasetBlocks(fixture(file), options, ({ X, obs, var: variables, ...described }) => {
+        assert.deepEqual(described, read, file);
+        assert.deepEqual([obs, variables], [data.obs, data.var], file);
+        const small = Math.max(1, Math.floor(data.X.data.length / 5));
+        for (const maxValues of [undefined, small]) {
+          const firsts: number[] = [];
+          X.eachBlock((_, first) => firsts.push(first), maxValues);
+          assert.ok(maxValues === undefined || firsts.length >= 4, `${file}: several blocks of ${maxValues} values`);
+          assert.deepEqual(csr(gatherBlocks(X, maxValues)), csr(data.X), `${file}, blocks of ${maxValues ?? 'default'} values`);
+        }
+      });
+    }
   });
 
   it('names the matrices a file offers when asked for one it lacks', async () => {

@@ -106,6 +106,9 @@ test('the placement schedule places once at its epoch, anchors for its share of 
   assert.equal(schedule.anchoredData, null, 'the anchor ends after its 4 epochs');
   const off = new PlacementSchedule({ componentInitEpochs: 2, componentPlacement: 'kmeans', resolution: null, anchorShare: 0.5, epochs: 10 }, false);
   assert.equal(off.afterEpoch(1, module, optimizer, data, rows, rng), null, 'labelled data are never placed');
+  const communities = (componentPlacement: 'kmeans' | 'louvain', resolution: number | null) =>
+    new PlacementSchedule({ componentInitEpochs: 2, componentPlacement, resolution, anchorShare: 0.5, epochs: 10 }, true).placesOnCommunities;
+  assert.deepEqual([communities('kmeans', null), communities('louvain', null), communities('kmeans', 0.5)], [false, true, true], 'k-means keeps revival through its anchor; communities do not');
   optimizer.dispose();
   module.dispose();
 });

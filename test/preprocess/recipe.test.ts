@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readDataset } from '../../src/io/index.js';
+import { readDataset, withDatasetBlocks } from '../../src/io/index.js';
 import type { AnnData } from '../../src/io/types.js';
 import { writePreprocessTables } from '../../src/cli/preprocess.js';
 import { PreprocessError, preprocess, type PreprocessOptions } from '../../src/preprocess/index.js';
@@ -16,7 +16,8 @@ const tutorial: PreprocessOptions = { minCells: 3, minGenes: 121, maxGenes: 319,
 test('the preprocess tables: qc_cells.csv and hvg.csv; kept cells and their metrics are Seurat\'s', async () => {
   const out = await mkdtemp(join(tmpdir(), 'preprocess-'));
   try {
-    const result = await writePreprocessTables(data, out, { min_cells: 3, min_genes: 121, max_genes: 319, max_pct_mito: 5, n_top_genes: 150 });
+    const params = { min_cells: 3, min_genes: 121, max_genes: 319, max_pct_mito: 5, n_top_genes: 150 };
+    const result = await withDatasetBlocks(join(fixtures, 'pbmc3k_subset'), {}, (dataset) => writePreprocessTables(dataset, out, params));
     assert.deepEqual(result.summary, {
       cells: { input: 160, kept: 113 },
       genes: { input: 553, kept: 456 },
@@ -42,6 +43,7 @@ test('the preprocess tables: qc_cells.csv and hvg.csv; kept cells and their metr
     assert.equal(hvgRows.length, 1 + 456);
     assert.equal(hvgRows.filter((r) => r[1] === 'true').length, 150);
     assert.ok(hvgRows.slice(1).every((r) => (r[1] === 'true') === (r[2] !== '')), 'rank is empty (NaN) outside the selection');
+    assert.deepEqual((await readdir(out)).sort(), ['hvg.csv', 'qc_cells.csv'], 'the block cache is gone');
   } finally {
     await rm(out, { recursive: true, force: true });
   }

@@ -112,8 +112,8 @@ export async function train(module: CgmvaeModule, data: PreparedData, config: Tr
         earlyStopping.reset();
       }
       const usage = Array.from(epochSums.subarray(TERM_NAMES.length), (v) => v / cells);
-      // Usage measured before or while q(y) learns a new placement says nothing about the placed components.
-      const revived = placed || anchored ? [] : revival.afterEpoch(epoch, module, usage, rng);
+      // A community placement's components are groups of the data, small ones included: revival, k-means' re-seeding of an empty cluster, waits out its epoch and anchor.
+      const revived = (placed || anchored) && placement.placesOnCommunities ? [] : revival.afterEpoch(epoch, module, usage, rng);
       if (revived.length) log(`epoch ${epoch}: re-seeded unused components ${revived.join(', ')}`);
       nanGuard.checkpoint();
 

@@ -18,6 +18,9 @@ import type { AdamW } from '../optimizer.js';
 /** The placement partitions at most this many cells; the others join the nearest cluster mean. */
 const PLACEMENT_CELLS = 20_000;
 
+/** Louvain communities come from at most this many cells: at a fixed resolution their number grows with the cells partitioned, and K should not. */
+const COMMUNITY_CELLS = 5_000;
+
 /** Neighbours per cell of the placement's kNN graph (scanpy's default). */
 const PLACEMENT_NEIGHBOURS = 15;
 
@@ -71,7 +74,8 @@ function placeComponents(
 ): { labels: Int32Array; sizes: Int32Array } {
   const { latentDim: nz } = module.config;
   const latent = latentMoments(module, data, rows);
-  const picked = rows.length > PLACEMENT_CELLS ? rng.shuffle(Int32Array.from({ length: rows.length }, (_, i) => i)).subarray(0, PLACEMENT_CELLS) : null;
+  const partitioned = resolution === null ? PLACEMENT_CELLS : COMMUNITY_CELLS;
+  const picked = rows.length > partitioned ? rng.shuffle(Int32Array.from({ length: rows.length }, (_, i) => i)).subarray(0, partitioned) : null;
   const sample = picked ? new Float32Array(picked.length * nz) : latent.mean;
   picked?.forEach((r, i) => sample.set(latent.mean.subarray(r * nz, (r + 1) * nz), i * nz));
   const sampleLabels = partitionLatents(sample, nz, module.config.nClusters, method, resolution, rng.int(), signal);
@@ -136,6 +140,11 @@ export class PlacementSchedule {
   /** The placement's labels while anchored, else null (train on the data as given). */
   get anchoredData(): PreparedData | null {
     return this.anchor;
+  }
+
+  /** Whether the components are placed on Louvain communities (a chosen resolution, or the louvain placement) rather than on k-means clusters. */
+  get placesOnCommunities(): boolean {
+    return this.options.resolution !== null || this.options.componentPlacement === 'louvain';
   }
 
   /**
