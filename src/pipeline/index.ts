@@ -10,8 +10,9 @@ import { basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { umap } from '../embed/umap.js';
 import { readDataset } from '../io/index.js';
-import { selectColumns } from '../io/sparse.js';
+import { selectColumns, submatrix } from '../io/sparse.js';
 import type { AnnData, DenseMatrix } from '../io/types.js';
+import { markerSample } from '../markers/sample.js';
 import { rankGenesGroups } from '../markers/wilcoxon.js';
 import { integrationReport, type IntegrationReport } from '../metrics/integration.js';
 import { fitModel, pickBackend, type FitResult, type ModelInputs } from '../model/index.js';
@@ -153,7 +154,10 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
 
     stages.enter('markers', 'marker genes');
     const { data } = cells.pre;
-    const markers = rankGenesGroups(data.X, clusters.codes, data.var.index, { ...markerOptions(params), signal, onProgress: (f) => stages.report('markers', f, 'marker genes') });
+    const sample = markerSample(clusters.codes, params.seed);
+    const markerCells = sample ? submatrix(data.X, sample, null) : data.X;
+    const markerLabels = sample ? Int32Array.from(sample, (row) => clusters.codes[row]!) : clusters.codes;
+    const markers = rankGenesGroups(markerCells, markerLabels, data.var.index, { ...markerOptions(params), signal, onProgress: (f) => stages.report('markers', f, 'marker genes') });
 
     stages.enter('write', `writing results to ${job.outDir}`);
     await mkdir(job.outDir, { recursive: true });
@@ -184,6 +188,7 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
       genes: { input: read.data.X.nCols, kept: data.X.nCols, highly_variable: cells.highlyVariable.length },
       clusters: { count: clusters.names.length, names: clusters.names, sizes: clusters.sizes },
       training: { epochs: training.history.length, best_epoch: training.bestEpoch, stopped_early: training.stoppedEarly, nan_rollbacks: training.nanRollbacks },
+      markers: { cells: markerCells.nRows },
       integration,
       params,
       seed: params.seed,

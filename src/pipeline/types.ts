@@ -45,6 +45,8 @@ export interface PipelineManifest {
   readonly genes: { input: number; kept: number; highly_variable: number };
   readonly clusters: { count: number; names: string[]; sizes: number[] };
   readonly training: { epochs: number; best_epoch: number; stopped_early: boolean; nan_rollbacks: number };
+  /** Cells the marker test read: every kept cell, or above MARKER_CELLS a sample of them (markers/sample.ts). */
+  readonly markers: { cells: number };
   /** Batch mixing and label conservation in the latent space; null without conditions or labels. */
   readonly integration: IntegrationReport | null;
   readonly stage_seconds: Partial<Record<PipelineStage, number>>;
