@@ -1,7 +1,7 @@
 /**
  * Streaming preprocessing benchmark: a file of resampled pbmc3k cells (bench/generate.ts) read by blocks of
  * rows and preprocessed in passes over them (withDatasetBlocks + preprocessHighlyVariable, only the highly
- * variable genes kept in memory; the first pass decoding into a cache file that later passes read, or not), against reading it whole and preprocessing in memory (readDataset +
+ * variable genes kept in memory; the kept cells and genes cached in a file after QC for the later passes, or not), against reading it whole and preprocessing in memory (readDataset +
  * preprocess, the pipeline's path today). Each mode runs in a fresh process: seconds per step, peak RSS, and a
  * digest of the highly variable genes and their counts and log values, which the two modes must share.
  * Default parameters (the schema's). Writes bench/out/stream.json.
@@ -16,14 +16,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cachedBlocks } from '../src/io/block-cache.js';
-import { readDataset, withDatasetBlocks } from '../src/io/index.js';
+import { readDataset, withDatasetBlocks, type RowBlocks } from '../src/io/index.js';
 import { selectColumns } from '../src/io/sparse.js';
 import type { CsrMatrix } from '../src/io/types.js';
 import { preprocessOptions, resolveParams } from '../src/pipeline/params.js';
 import { flaggedIndices, preprocess, preprocessHighlyVariable, type PreprocessStep } from '../src/preprocess/index.js';
 import { ensureGenerated, repoRoot } from './generate.js';
 
-/** blocks: read by blocks, decoded once into a cache file (the design); blocks-uncached: every pass decodes the file again. */
+/** blocks: read by blocks, the kept cells and genes cached in a file after QC (the design); blocks-uncached: every pass decodes the file again. */
 const MODES = ['blocks', 'blocks-uncached', 'memory'] as const;
 type Mode = (typeof MODES)[number];
 
@@ -43,13 +43,9 @@ async function measure(mode: Mode, path: string) {
   let result: { highlyVariable: Int32Array; counts: CsrMatrix; X: CsrMatrix; cells: number; values: number };
   if (mode !== 'memory') {
     result = await withDatasetBlocks(path, {}, (dataset) => {
-      const cache = mode === 'blocks' ? cachedBlocks(dataset.X, join(tmpdir(), `stream-bench-${process.pid}.blocks`)) : null;
-      try {
-        const pre = preprocessHighlyVariable({ ...dataset, X: cache ?? dataset.X }, options, onStep);
-        return { highlyVariable: pre.highlyVariable, counts: pre.counts, X: pre.X, cells: pre.summary.cells.kept, values: pre.counts.data.length };
-      } finally {
-        cache?.dispose();
-      }
+      const cache = mode === 'blocks' ? (kept: RowBlocks) => cachedBlocks(kept, join(tmpdir(), `stream-bench-${process.pid}.blocks`)) : undefined;
+      const pre = preprocessHighlyVariable(dataset, options, { onStep, cache });
+      return { highlyVariable: pre.highlyVariable, counts: pre.counts, X: pre.X, cells: pre.summary.cells.kept, values: pre.counts.data.length };
     });
   } else {
     const { data } = await readDataset(path);

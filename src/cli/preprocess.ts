@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cachedBlocks } from '../io/block-cache.js';
-import { withDatasetBlocks } from '../io/index.js';
+import { withDatasetBlocks, type RowBlocks } from '../io/index.js';
 import { PREPROCESS_KEYS, preprocessOptions, readOptions, resolveParams } from '../pipeline/params.js';
 import { hvgCsv, preprocessHighlyVariable, qcCellsCsv, type DatasetInBlocks, type HighlyVariableResult } from '../preprocess/index.js';
 import { commandParams, splitCommandWords, UsageError } from './args.js';
@@ -16,14 +16,9 @@ export const usage = `preprocess FILE --out DIR [--params params.json] [--KEY VA
 /** Runs the recipe on `dataset`'s blocks and writes `outDir/qc_cells.csv` (every input cell's metrics and whether it was kept) and `outDir/hvg.csv`. */
 export async function writePreprocessTables(dataset: DatasetInBlocks, outDir: string, params: unknown): Promise<HighlyVariableResult> {
   await mkdir(outDir, { recursive: true });
-  // Later passes read the decoded blocks back from the output folder rather than decompress the file again.
-  const cache = cachedBlocks(dataset.X, join(outDir, `.blocks-${process.pid}.tmp`));
-  let result: HighlyVariableResult;
-  try {
-    result = preprocessHighlyVariable({ ...dataset, X: cache }, preprocessOptions(resolveParams(params)));
-  } finally {
-    cache.dispose();
-  }
+  // The passes after QC read the kept cells and genes back from the output folder rather than decompress the file again.
+  const cache = (kept: RowBlocks) => cachedBlocks(kept, join(outDir, `.blocks-${process.pid}.tmp`));
+  const result = preprocessHighlyVariable(dataset, preprocessOptions(resolveParams(params)), { cache });
   await writeFile(join(outDir, 'qc_cells.csv'), qcCellsCsv(dataset.obs.index, result.qc));
   await writeFile(join(outDir, 'hvg.csv'), hvgCsv(result.var.index, result.hvg));
   return result;

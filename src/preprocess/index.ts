@@ -1,6 +1,6 @@
 /** Preprocessing that agrees with Seurat and scanpy: QC, normalisation, highly variable genes, scaling. */
 export { PreprocessError } from './errors.js';
-export { cellQcMetrics, flaggedIndices, geneQcMetrics, geneSetMask, MITO_PATTERN, qcFilter } from './qc.js';
+export { cellQcMetrics, flaggedIndices, geneSetMask, MITO_PATTERN, qcFilter } from './qc.js';
 export type { CellQc, GeneQc, QcFilters, QcResult } from './qc.js';
 export { log1p, normalizeTotal, NORMALIZE_DEFAULTS } from './normalize.js';
 export type { Log1pOptions, Log1pRecord, NormalizeRecord, NormalizeTotalOptions } from './normalize.js';

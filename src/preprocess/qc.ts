@@ -26,10 +26,15 @@ export function geneSetMask(geneNames: readonly string[], pattern: RegExp = MITO
 
 /** Cell metrics over the genes flagged in `genes` (all genes when omitted); a gene counts as expressed when its value is > 0. */
 export function cellQcMetrics(matrix: CsrMatrix | RowBlocks, inGeneSet: Uint8Array, genes?: Uint8Array): CellQc {
-  const source = asRowBlocks(matrix);
+  const { totalCounts, nGenesByCounts, countsInSet } = scanCells(asRowBlocks(matrix), inGeneSet, genes);
+  return { totalCounts, nGenesByCounts, pctCountsInSet: percentInSet(totalCounts, countsInSet) };
+}
+
+/** One pass over the rows: each cell's total, expressed genes and counts in the gene set over the genes flagged in `genes` (all when omitted); `eachValue` sees every stored value. */
+function scanCells(source: RowBlocks, inGeneSet: Uint8Array, genes?: Uint8Array, eachValue?: (col: number, value: number, cell: number) => void) {
   const totalCounts = new Float64Array(source.nRows);
   const nGenesByCounts = new Int32Array(source.nRows);
-  const pctCountsInSet = new Float64Array(source.nRows);
+  const countsInSet = new Float64Array(source.nRows);
   source.eachBlock(({ nRows, indptr, indices, data }, first) => {
     for (let r = 0; r < nRows; r++) {
       let total = 0;
@@ -37,34 +42,22 @@ export function cellQcMetrics(matrix: CsrMatrix | RowBlocks, inGeneSet: Uint8Arr
       let expressed = 0;
       for (let k = indptr[r]!; k < indptr[r + 1]!; k++) {
         const col = indices[k]!;
-        if (genes && !genes[col]) continue;
         const value = data[k]!;
+        eachValue?.(col, value, first + r);
+        if (genes && !genes[col]) continue;
         total += value;
         if (value > 0) expressed++;
         if (inGeneSet[col]) inSet += value;
       }
       totalCounts[first + r] = total;
       nGenesByCounts[first + r] = expressed;
-      pctCountsInSet[first + r] = total > 0 ? (100 * inSet) / total : 0;
+      countsInSet[first + r] = inSet;
     }
   });
-  return { totalCounts, nGenesByCounts, pctCountsInSet };
+  return { totalCounts, nGenesByCounts, countsInSet };
 }
 
-/** Gene metrics over all cells. */
-export function geneQcMetrics(matrix: CsrMatrix | RowBlocks): GeneQc {
-  const source = asRowBlocks(matrix);
-  const nCellsByCounts = new Int32Array(source.nCols);
-  const totalCounts = new Float64Array(source.nCols);
-  source.eachBlock(({ indices, data }) => {
-    for (let k = 0; k < indices.length; k++) {
-      const col = indices[k]!;
-      totalCounts[col]! += data[k]!;
-      if (data[k]! > 0) nCellsByCounts[col]!++;
-    }
-  });
-  return { nCellsByCounts, totalCounts };
-}
+const percentInSet = (totals: Float64Array, inSet: Float64Array) => Float64Array.from(totals, (total, cell) => (total > 0 ? (100 * inSet[cell]!) / total : 0));
 
 /** QC thresholds; each is off when absent, as in scanpy. */
 export interface QcFilters {
@@ -96,12 +89,11 @@ export interface QcResult {
  */
 export function qcFilter(matrix: CsrMatrix | RowBlocks, inGeneSet: Uint8Array, filters: QcFilters): QcResult {
   checkFilters(filters);
-  const genes = geneQcMetrics(matrix);
-  const keepGenes = Uint8Array.from(genes.nCellsByCounts, (n) => (n >= (filters.minCells ?? 0) ? 1 : 0));
-  const cells = cellQcMetrics(matrix, inGeneSet, keepGenes);
+  const source = asRowBlocks(matrix);
+  const { genes, keepGenes, cells } = qcMetrics(source, inGeneSet, filters.minCells ?? 0);
   const { minGenes = -Infinity, maxGenes = Infinity, minCounts = -Infinity, maxCounts = Infinity, maxPctMito = Infinity } = filters;
-  const keepCells = new Uint8Array(matrix.nRows);
-  for (let r = 0; r < matrix.nRows; r++) {
+  const keepCells = new Uint8Array(source.nRows);
+  for (let r = 0; r < source.nRows; r++) {
     const nGenes = cells.nGenesByCounts[r]!;
     const total = cells.totalCounts[r]!;
     keepCells[r] = Number(
@@ -109,6 +101,43 @@ export function qcFilter(matrix: CsrMatrix | RowBlocks, inGeneSet: Uint8Array, f
     );
   }
   return { cells, genes, keepCells, keepGenes };
+}
+
+/**
+ * Gene metrics over all cells, and cell metrics over the genes in at least `minCells` cells, in one pass over
+ * the rows for integer data: each cell's metrics over every gene, less the entries of the genes dropped (a
+ * dropped gene has fewer than `minCells` of them, kept aside as the pass goes), are exact for integers. Other
+ * data, or a dropped gene with more stored values than that, take a second pass over the kept genes.
+ */
+function qcMetrics(source: RowBlocks, inGeneSet: Uint8Array, minCells: number): { genes: GeneQc; keepGenes: Uint8Array; cells: CellQc } {
+  const nCellsByCounts = new Int32Array(source.nCols);
+  const geneTotals = new Float64Array(source.nCols);
+  // Per gene, its nonzero entries (cell, value) while they are fewer than minCells; null once it has more.
+  const entries: Array<number[] | null> = Array.from({ length: minCells > 0 ? source.nCols : 0 }, () => []);
+  let integral = true;
+  const { totalCounts, nGenesByCounts, countsInSet } = scanCells(source, inGeneSet, undefined, (col, value, cell) => {
+    geneTotals[col]! += value;
+    if (value > 0) nCellsByCounts[col]!++;
+    if (value === 0 || minCells === 0) return;
+    if (!Number.isInteger(value)) integral = false;
+    const kept = entries[col];
+    if (kept && kept.length < 2 * minCells) kept.push(cell, value);
+    else entries[col] = null;
+  });
+  const keepGenes = Uint8Array.from(nCellsByCounts, (count) => (count >= minCells ? 1 : 0));
+  const genes = { nCellsByCounts, totalCounts: geneTotals };
+  const dropped = flaggedIndices(keepGenes.map((flag) => 1 - flag));
+  if (!integral || dropped.some((col) => entries[col] === null)) return { genes, keepGenes, cells: cellQcMetrics(source, inGeneSet, keepGenes) };
+  for (const col of dropped) {
+    const kept = entries[col]!;
+    for (let e = 0; e < kept.length; e += 2) {
+      const [cell, value] = [kept[e]!, kept[e + 1]!];
+      totalCounts[cell]! -= value;
+      if (value > 0) nGenesByCounts[cell]!--;
+      if (inGeneSet[col]) countsInSet[cell]! -= value;
+    }
+  }
+  return { genes, keepGenes, cells: { totalCounts, nGenesByCounts, pctCountsInSet: percentInSet(totalCounts, countsInSet) } };
 }
 
 const FILTER_NAMES = ['minGenes', 'maxGenes', 'minCounts', 'maxCounts', 'maxPctMito', 'minCells'] as const satisfies readonly (keyof QcFilters)[];

@@ -2,6 +2,7 @@
 import { subsetFrame, withColumns, asCategories } from '../io/frame.js';
 import { gatherBlocks, inMemoryBlocks, mapBlocks, subsetBlocks, type RowBlocks } from '../io/row-blocks.js';
 import { submatrix } from '../io/sparse.js';
+import type { BlockCache } from '../io/block-cache.js';
 import type { DatasetBlocks } from '../io/index.js';
 import type { AnnData, Column, CsrMatrix, Frame } from '../io/types.js';
 import { classifyValues } from '../io/values.js';
@@ -162,23 +163,42 @@ export interface HighlyVariableResult extends Omit<PreprocessResult, 'data'> {
 /** A dataset whose matrix is read by blocks of rows; `values` is its values kind as the reader classified a sample. */
 export type DatasetInBlocks = Pick<DatasetBlocks, 'X' | 'obs' | 'var' | 'values'>;
 
+/** How preprocessHighlyVariable runs its passes: steps announced, and a cache for the kept cells and genes (read five times after QC). */
+export interface BlockPasses {
+  readonly onStep?: (step: PreprocessStep) => void;
+  readonly cache?: (kept: RowBlocks) => BlockCache;
+}
+
 /**
  * preprocess for a matrix read in blocks of rows (a file's, in bounded memory): the same QC, normalisation and
  * HVG selection in passes over the blocks, keeping in memory only the highly variable genes of the kept cells.
  */
-export function preprocessHighlyVariable(
-  data: DatasetInBlocks,
-  options: PreprocessOptions,
-  onStep: (step: PreprocessStep) => void = () => {},
-): HighlyVariableResult {
+export function preprocessHighlyVariable(data: DatasetInBlocks, options: PreprocessOptions, run: BlockPasses = {}): HighlyVariableResult {
+  const { onStep = () => {}, cache } = run;
   if (data.values !== 'counts') throw new PreprocessError(`preprocess needs raw counts, but the matrix holds ${data.values} values; read the counts instead (an h5ad's counts layer or raw/X)`);
-  const { flavor } = options;
   const batchOfCell = batchCodes(data.obs, options.batchKey);
   onStep('qc');
   const input = countsOnly(data.X);
   const { qc, cells, genes } = checkedQc(input, data.var.index, options);
-  const counts = subsetBlocks(input, qc.keepCells, genes);
-  const batch = keptCodes(batchOfCell, cells);
+  const kept = subsetBlocks(input, qc.keepCells, genes);
+  const cached = cache?.(kept);
+  try {
+    return highlyVariableOfKept(data, options, onStep, { qc, cells, genes }, cached ?? kept, keptCodes(batchOfCell, cells));
+  } finally {
+    cached?.dispose();
+  }
+}
+
+/** The passes of preprocessHighlyVariable after QC, over the counts of the kept cells and genes. */
+function highlyVariableOfKept(
+  data: DatasetInBlocks,
+  options: PreprocessOptions,
+  onStep: (step: PreprocessStep) => void,
+  { qc, cells, genes }: ReturnType<typeof checkedQc>,
+  counts: RowBlocks,
+  batch: Int32Array | undefined,
+): HighlyVariableResult {
+  const { flavor } = options;
   onStep('normalize');
   const normalizer = totalNormalizer(counts, normalizeOptions(options));
   const log1pRecord: Log1pRecord = { base: options.logBase ?? null };

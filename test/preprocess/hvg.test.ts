@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readDataset } from '../../src/io/index.js';
 import type { CsrMatrix } from '../../src/io/types.js';
-import { flaggedIndices, geneQcMetrics, highlyVariableGenes, PreprocessError, preprocess } from '../../src/preprocess/index.js';
+import { flaggedIndices, highlyVariableGenes, PreprocessError, preprocess, qcFilter } from '../../src/preprocess/index.js';
 import { submatrix } from '../../src/io/sparse.js';
 import { csrFromRows, fixtures, maxRelativeError, readCsv } from './helpers.js';
 
@@ -96,7 +96,7 @@ test('batch_key: identical batches give the single-batch selection, counted in b
     assert.deepEqual(Array.from(batched.highly_variable_nbatches!), Array.from(v3.hvg.highly_variable, (f) => 2 * f));
   }
   // the dispersion flavours bin each batch's detected genes only (scanpy filters genes per batch)
-  const detected = flaggedIndices(geneQcMetrics(lognorm).nCellsByCounts);
+  const detected = flaggedIndices(qcFilter(lognorm, new Uint8Array(lognorm.nCols), {}).genes.nCellsByCounts);
   assert.ok(detected.length < lognorm.nCols, 'the fixture has genes without counts in the kept cells');
   const single = highlyVariableGenes(submatrix(lognorm, Int32Array.from({ length: lognorm.nRows }, (_, r) => r), detected), { flavor: 'seurat' });
   const logDoubled = twice(lognorm);

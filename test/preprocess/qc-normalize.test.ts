@@ -47,6 +47,17 @@ test('filters: genes first on all cells, then cell metrics on the kept genes', (
   assert.throws(() => qcFilter(counts, geneSetMask(genes), { minCells: -1 }), /non-negative/);
 });
 
+test('cell metrics over the kept genes come out the same from one pass (counts) and from two (other values)', () => {
+  const fractional = { ...counts, data: counts.data.map((v) => v * 1.1) };
+  const negative = { ...counts, data: counts.data.map((v, k) => (k % 2 ? -v : v)) };
+  for (const [name, matrix] of [['counts', counts], ['fractional', fractional], ['negative', negative]] as const) {
+    for (const minCells of [0, 2, 3]) {
+      const qc = qcFilter(matrix, geneSetMask(genes), { minCells });
+      assert.deepEqual(qc.cells, cellQcMetrics(matrix, geneSetMask(genes), qc.keepGenes), `${name}, min_cells ${minCells}`);
+    }
+  }
+});
+
 test('normalize_total to a target, to the median total, and excluding highly expressed genes', () => {
   const fixed = normalizeTotal(counts, { targetSum: 100 });
   assert.ok(Math.abs(valueAt(fixed.matrix, 1, 2) - 50) < 1e-5);

@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cachedBlocks } from '../../src/io/block-cache.js';
 import { readDataset } from '../../src/io/index.js';
 import { inMemoryBlocks, type RowBlocks } from '../../src/io/row-blocks.js';
 import { selectColumns } from '../../src/io/sparse.js';
@@ -21,7 +25,8 @@ function inBlocksOf(maxValues: number): RowBlocks {
   return { ...source, eachBlock: (visit) => source.eachBlock(visit, maxValues) };
 }
 
-test('preprocessing in blocks of rows gives what preprocess gives, for every flavour, batches, median targets and excluded genes', () => {
+test('preprocessing in blocks of rows gives what preprocess gives, for every flavour, batches, median targets and excluded genes', async () => {
+  const cacheDir = await mkdtemp(join(tmpdir(), 'stream-'));
   const cases: [string, PreprocessOptions][] = [
     ['seurat_v3', tutorial],
     ['seurat_v3 with batches', { ...tutorial, batchKey: 'sample' }],
@@ -33,9 +38,12 @@ test('preprocessing in blocks of rows gives what preprocess gives, for every fla
   for (const [name, options] of cases) {
     const whole = preprocess(data, options);
     const hvg = flaggedIndices(whole.hvg.highly_variable);
-    for (const maxValues of [600, 5000]) {
-      const blocks = preprocessHighlyVariable({ X: inBlocksOf(maxValues), obs: data.obs, var: data.var, values: 'counts' }, options);
-      const what = `${name}, blocks of ${maxValues} values`;
+    for (const [maxValues, cached] of [[600, false], [5000, true]] as const) {
+      const cachePath = join(cacheDir, `${name}.blocks`);
+      const cache = cached ? (kept: RowBlocks) => cachedBlocks(kept, cachePath) : undefined;
+      const blocks = preprocessHighlyVariable({ X: inBlocksOf(maxValues), obs: data.obs, var: data.var, values: 'counts' }, options, { cache });
+      const what = `${name}, blocks of ${maxValues} values${cached ? ', cached' : ''}`;
+      assert.ok(!existsSync(cachePath), `${what}: the cache is gone`);
       assert.deepEqual([blocks.qc, blocks.hvg, blocks.normalize, blocks.log1p, blocks.summary], [whole.qc, whole.hvg, whole.normalize, whole.log1p, whole.summary], what);
       assert.deepEqual([blocks.obs, blocks.var, blocks.uns], [whole.data.obs, whole.data.var, whole.data.uns], what);
       assert.deepEqual(blocks.highlyVariable, hvg, what);
@@ -43,6 +51,7 @@ test('preprocessing in blocks of rows gives what preprocess gives, for every fla
       assert.deepEqual(blocks.X, selectColumns(whole.data.X, hvg), what);
     }
   }
+  await rm(cacheDir, { recursive: true });
 });
 
 test('preprocessing in blocks refuses what preprocess refuses', () => {
