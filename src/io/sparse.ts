@@ -127,26 +127,23 @@ export function submatrix(matrix: CsrMatrix, rows: Int32Array | null, columns: I
     });
   } else newIndex.forEach((_, j) => (newIndex[j] = j));
   const nRows = rows ? rows.length : matrix.nRows;
-  // Local names for the input's arrays: blocks of several shapes pass through here, and a property read per value is slow.
-  const { indptr: rowStart, indices: columnOf, data: valueOf } = matrix;
+  const rowAt = rows ? (i: number) => rows[i]! : (i: number) => i;
   let nnz = 0;
   for (let i = 0; i < nRows; i++) {
-    const r = rows ? rows[i]! : i;
-    const end = rowStart[r + 1]!;
-    for (let k = rowStart[r]!; k < end; k++) if (newIndex[columnOf[k]!]! >= 0) nnz++;
+    const r = rowAt(i);
+    for (let k = matrix.indptr[r]!; k < matrix.indptr[r + 1]!; k++) if (newIndex[matrix.indices[k]!]! >= 0) nnz++;
   }
   const indptr = new Int32Array(nRows + 1);
   const indices = new Int32Array(nnz);
   const data = new Float32Array(nnz);
   let slot = 0;
   for (let i = 0; i < nRows; i++) {
-    const r = rows ? rows[i]! : i;
-    const end = rowStart[r + 1]!;
-    for (let k = rowStart[r]!; k < end; k++) {
-      const col = newIndex[columnOf[k]!]!;
+    const r = rowAt(i);
+    for (let k = matrix.indptr[r]!; k < matrix.indptr[r + 1]!; k++) {
+      const col = newIndex[matrix.indices[k]!]!;
       if (col >= 0) {
         indices[slot] = col;
-        data[slot++] = valueOf[k]!;
+        data[slot++] = matrix.data[k]!;
       }
     }
     indptr[i + 1] = slot;
