@@ -65,9 +65,7 @@ export interface NormalizeRecord {
 /** Each cell's normalize_total factor, found in passes over the rows; `scale` applies it to a block. */
 export interface TotalNormalizer {
   readonly record: NormalizeRecord;
-  /** target / total of each cell (a zero total counts as 1, as scanpy divides it by 1). */
-  readonly factors: Float64Array;
-  /** The block's values scaled by the factors of its rows. */
+  /** The block's values scaled by target / total of each of its rows (a zero total counts as 1, as scanpy divides it by 1). */
   scale(block: CsrMatrix, first: number): Float32Array;
 }
 
@@ -95,7 +93,6 @@ export function totalNormalizer(source: RowBlocks, options: NormalizeTotalOption
   excluded?.forEach((flag, col) => flag && excludedGenes.push(col));
   return {
     record: { targetSum: target, targetSumFrom: targetSum === 'median' ? 'median' : 'given', excludeHighlyExpressed, maxFraction, excludedGenes },
-    factors,
     scale: ({ nRows, indptr, data }, first) => {
       const out = new Float32Array(data.length);
       for (let r = 0; r < nRows; r++) {

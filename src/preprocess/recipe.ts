@@ -163,7 +163,7 @@ export interface HighlyVariableResult extends Omit<PreprocessResult, 'data'> {
 /** A dataset whose matrix is read by blocks of rows; `values` is its values kind as the reader classified a sample. */
 export type DatasetInBlocks = Pick<DatasetBlocks, 'X' | 'obs' | 'var' | 'values'>;
 
-/** How preprocessHighlyVariable runs its passes: steps announced, and a cache for the kept cells and genes (read five times after QC). */
+/** How preprocessHighlyVariable runs its passes: steps announced, and a cache for the kept cells and genes (read in every pass after QC). */
 export interface BlockPasses {
   readonly onStep?: (step: PreprocessStep) => void;
   readonly cache?: (kept: RowBlocks) => BlockCache;
@@ -178,9 +178,9 @@ export function preprocessHighlyVariable(data: DatasetInBlocks, options: Preproc
   if (data.values !== 'counts') throw new PreprocessError(`preprocess needs raw counts, but the matrix holds ${data.values} values; read the counts instead (an h5ad's counts layer or raw/X)`);
   const batchOfCell = batchCodes(data.obs, options.batchKey);
   onStep('qc');
-  const input = countsOnly(data.X);
-  const { qc, cells, genes } = checkedQc(input, data.var.index, options);
-  const kept = subsetBlocks(input, qc.keepCells, genes);
+  // QC's one pass sees every stored value, so the passes after it need not check them again.
+  const { qc, cells, genes } = checkedQc(countsOnly(data.X), data.var.index, options);
+  const kept = subsetBlocks(data.X, qc.keepCells, genes);
   const cached = cache?.(kept);
   try {
     return highlyVariableOfKept(data, options, onStep, { qc, cells, genes }, cached ?? kept, keptCodes(batchOfCell, cells));
