@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { readDataset } from '../src/io/index.js';
 import { asCategories } from '../src/io/frame.js';
 import { isCsr } from '../src/io/sparse.js';
-import { modelInputs, preprocessCells } from '../src/pipeline/index.js';
+import { datasetInMemory, modelInputs, preprocessCells } from '../src/pipeline/index.js';
 import { readOptions, resolveParams, settleParams } from '../src/pipeline/params.js';
 import { pbmc3kPath, sharedData } from './generate.js';
 import { saveInputs } from './gpu-inputs.js';
@@ -26,7 +26,7 @@ const datasets = [
 for (const { name, path, params } of datasets) {
   const resolved = resolveParams(params);
   const { data, values } = await readDataset(path, readOptions(resolved));
-  const cells = preprocessCells(data, resolved);
+  const cells = preprocessCells(datasetInMemory(data), resolved);
   const inputs = modelInputs(cells, settleParams(resolved, cells.kept.length, values));
   if (!isCsr(inputs.x)) throw new Error(`${name}: the model inputs are dense; the GPU check stores CSR`);
   let truth = new Int32Array(cells.kept.length).fill(-1);

@@ -10,7 +10,7 @@ import { readDataset } from '../src/io/index.js';
 import { submatrix } from '../src/io/sparse.js';
 import type { AnnData, DenseMatrix } from '../src/io/types.js';
 import type { ModelInputs } from '../src/model/index.js';
-import { modelInputs, preprocessCells, type Cells } from '../src/pipeline/index.js';
+import { datasetInMemory, modelInputs, preprocessCells, type Cells } from '../src/pipeline/index.js';
 import { settleParams, type PipelineParams } from '../src/pipeline/params.js';
 
 export const SHARED_DATA = new URL('../../shared/data/', import.meta.url).pathname;
@@ -42,14 +42,14 @@ export function keepRows(data: AnnData, keep: (cell: number) => boolean): AnnDat
 
 /** Codes of an obs column of the preprocessed cells, by name. */
 export function obsCodes(cells: Cells, key: string): Int32Array {
-  return asCategories(cells.pre.data.obs, key, key).codes;
+  return asCategories(cells.pre.obs, key, key).codes;
 }
 
 /** A counts dataset (optionally only the cells `keep` picks) preprocessed as `run` does with `params`, and the model's inputs. */
 export async function loadSingleCell(path: string, params: PipelineParams, keep?: (data: AnnData, cell: number) => boolean): Promise<{ cells: Cells; inputs: ModelInputs }> {
   const { data, values } = await readDataset(path);
   const subset = keep ? keepRows(data, (cell) => keep(data, cell)) : data;
-  const cells = preprocessCells(subset, params);
+  const cells = preprocessCells(datasetInMemory(subset), params);
   return { cells, inputs: modelInputs(cells, settleParams(params, cells.kept.length, values)) };
 }
 

@@ -15,12 +15,13 @@ export async function atomically(path: string, write: (temporary: string) => Pro
   }
 }
 
-/** Writes a whole file atomically; with `durable`, fsyncs it before the rename (records that must survive a crash). */
-export function writeFileAtomic(path: string, content: string | Uint8Array, durable = false): Promise<void> {
+/** Writes a whole file atomically (its content whole, or as chunks of text); with `durable`, fsyncs it before the rename (records that must survive a crash). */
+export function writeFileAtomic(path: string, content: string | Uint8Array | Iterable<string>, durable = false): Promise<void> {
   return atomically(path, async (temporary) => {
     const handle = await open(temporary, 'wx');
     try {
-      await handle.writeFile(content);
+      if (typeof content === 'string' || content instanceof Uint8Array) await handle.writeFile(content);
+      else for (const chunk of content) await handle.write(chunk);
       if (durable) await handle.sync();
     } finally {
       await handle.close();

@@ -7,9 +7,23 @@ export function csvField(value: string | number | boolean): string {
 
 /** A whole CSV document: a header line and one line per row, each ending in a newline. */
 export function toCsv(header: readonly string[], rows: Iterable<readonly (string | number | boolean)[]>): string {
-  const lines = [header.map(csvField).join(',')];
-  for (const row of rows) lines.push(row.map(csvField).join(','));
-  return `${lines.join('\n')}\n`;
+  return [...csvChunks(header, rows)].join('');
+}
+
+/** Lines per chunk of csvChunks: a million cells' table is written without ever being one string. */
+const CSV_CHUNK_LINES = 10_000;
+
+/** toCsv's document a chunk of lines at a time (header first), for a table too large for one string. */
+export function* csvChunks(header: readonly string[], rows: Iterable<readonly (string | number | boolean)[]>): Generator<string> {
+  let lines = [header.map(csvField).join(',')];
+  for (const row of rows) {
+    lines.push(row.map(csvField).join(','));
+    if (lines.length === CSV_CHUNK_LINES) {
+      yield `${lines.join('\n')}\n`;
+      lines = [];
+    }
+  }
+  if (lines.length > 0) yield `${lines.join('\n')}\n`;
 }
 
 /** Parses a CSV document (RFC 4180: quoted fields may hold commas, quotes and line breaks) into rows of fields. */

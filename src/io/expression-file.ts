@@ -1,72 +1,125 @@
 /**
  * expression.bin: the log-normalised matrix stored gene by gene (compressed sparse columns), a block file of magic
  * 'SCGX', so one gene's values for every cell are two small reads: `indptr` (uint32, genes + 1), then that gene's
- * slice of `cells` (uint32 cell indices) and `values` (float32). The gene names are in the header.
+ * slice of `cells` (uint32 cell indices, ascending) and `values` (float32). The gene names are in the header.
  */
-import { open } from 'node:fs/promises';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { atomically } from './atomic.js';
 import { BLOCK_DTYPES, blockFileHead, BlockFileError, parseHeader, PREAMBLE_BYTES, readPreamble, type BlockHeader } from './block-file.js';
+import { asRowBlocks, type RowBlocks } from './row-blocks.js';
 import type { CsrMatrix } from './types.js';
 
 export const EXPRESSION_MAGIC = 'SCGX';
 export const EXPRESSION_VERSION = 1;
 
-/** Stored values gathered per pass while writing (two 4-byte arrays each): bounds the writer's extra memory. */
-const DEFAULT_PASS_VALUES = 32 * 1024 * 1024;
+/** Stored values buffered while writing (two 4-byte arrays each): bounds the writer's extra memory. */
+const DEFAULT_BUFFER_VALUES = 32 * 1024 * 1024;
+
+/** Gene ranges the buffer is split into: each range's values are flushed to the file together, gene by gene. */
+const GENE_RANGES = 64;
 
 interface ExpressionHeader extends BlockHeader {
   n_cells: number;
   genes: string[];
 }
 
-/**
- * Writes `matrix` (cells x genes, CSR) gene-major to `path`, atomically. Genes are gathered in passes over the
- * matrix, each holding at most `passValues` stored values, so memory stays bounded whatever the matrix size.
- */
-export async function writeExpressionFile(path: string, matrix: CsrMatrix, genes: readonly string[], passValues = DEFAULT_PASS_VALUES): Promise<void> {
-  if (genes.length !== matrix.nCols) throw new RangeError(`expression: ${genes.length} gene names for ${matrix.nCols} columns`);
-  const nnz = matrix.indptr[matrix.nRows]!;
-  const indptr = new Uint32Array(matrix.nCols + 1);
-  for (let k = 0; k < nnz; k++) indptr[matrix.indices[k]! + 1]!++;
-  for (let g = 0; g < matrix.nCols; g++) indptr[g + 1]! += indptr[g]!;
+function writeAllSync(fd: number, array: Uint32Array | Float32Array, position: number): void {
+  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
+}
 
-  const { head, header, dataStart } = blockFileHead(EXPRESSION_MAGIC, EXPRESSION_VERSION, { n_cells: matrix.nRows, genes: [...genes] }, {
+/** Consecutive gene ranges [first, last) of about nnz / GENE_RANGES stored values each (a gene never split). */
+function geneRanges(indptr: Uint32Array, nGenes: number): Array<[number, number]> {
+  const target = Math.max(1, Math.ceil(indptr[nGenes]! / GENE_RANGES));
+  const ranges: Array<[number, number]> = [];
+  for (let first = 0; first < nGenes; ) {
+    let last = first + 1;
+    while (last < nGenes && indptr[last + 1]! - indptr[first]! <= target) last++;
+    ranges.push([first, last]);
+    first = last;
+  }
+  return ranges;
+}
+
+/**
+ * Writes `source` (cells x genes, CSR or by blocks of rows) gene-major to `path`, atomically, in two passes: one
+ * counts each gene's cells, the next buffers each gene range's values (at most `bufferValues` in all) and writes a
+ * full range's genes to their places in the file, so memory stays bounded whatever the matrix size.
+ */
+export async function writeExpressionFile(path: string, source: CsrMatrix | RowBlocks, genes: readonly string[], bufferValues = DEFAULT_BUFFER_VALUES): Promise<void> {
+  const blocks = asRowBlocks(source);
+  const { nRows, nCols } = blocks;
+  if (genes.length !== nCols) throw new RangeError(`expression: ${genes.length} gene names for ${nCols} columns`);
+  const indptr = new Uint32Array(nCols + 1);
+  blocks.eachBlock(({ nRows: n, indptr: rows, indices }) => {
+    for (let k = 0; k < rows[n]!; k++) indptr[indices[k]! + 1]!++;
+  });
+  for (let g = 0; g < nCols; g++) indptr[g + 1]! += indptr[g]!;
+  const nnz = indptr[nCols]!;
+
+  const { head, header, dataStart } = blockFileHead(EXPRESSION_MAGIC, EXPRESSION_VERSION, { n_cells: nRows, genes: [...genes] }, {
     indptr: { dtype: 'uint32', length: indptr.length },
     cells: { dtype: 'uint32', length: nnz },
     values: { dtype: 'float32', length: nnz },
   });
   const cellsAt = dataStart + header.blocks.cells!.offset;
   const valuesAt = dataStart + header.blocks.values!.offset;
+  const ranges = geneRanges(indptr, nCols);
+  const rangeOf = new Uint16Array(nCols);
+  ranges.forEach(([first, last], i) => rangeOf.fill(i, first, last));
+  const share = Math.max(1, Math.floor(bufferValues / ranges.length));
 
   await atomically(path, async (temporary) => {
-    const file = await open(temporary, 'wx');
+    const fd = openSync(temporary, 'wx');
     try {
-      await file.write(head, 0, head.length, 0);
-      await file.write(new Uint8Array(indptr.buffer), 0, indptr.byteLength, dataStart + header.blocks.indptr!.offset);
-      for (let first = 0; first < matrix.nCols; ) {
-        // The genes [first, last) whose values fit one pass (at least one gene, however many cells express it).
-        let last = first + 1;
-        while (last < matrix.nCols && indptr[last + 1]! - indptr[first]! <= passValues) last++;
-        const base = indptr[first]!;
-        const count = indptr[last]! - base;
-        const cells = new Uint32Array(count);
-        const values = new Float32Array(count);
-        const next = indptr.slice(first, last);
-        for (let cell = 0; cell < matrix.nRows; cell++) {
-          for (let k = matrix.indptr[cell]!; k < matrix.indptr[cell + 1]!; k++) {
-            const gene = matrix.indices[k]!;
-            if (gene < first || gene >= last) continue;
-            const slot = next[gene - first]!++ - base;
-            cells[slot] = cell;
-            values[slot] = matrix.data[k]!;
+      writeSync(fd, head, 0, head.length, 0);
+      writeAllSync(fd, indptr, dataStart + header.blocks.indptr!.offset);
+      // Each range's buffered entries (gene, cell, value) in cell order; `written` counts each gene's values already in the file.
+      const buffered = ranges.map(([first, last]) => {
+        const capacity = Math.max(1, Math.min(share, indptr[last]! - indptr[first]!));
+        return { length: 0, capacity, genes: new Uint32Array(capacity), cells: new Uint32Array(capacity), values: new Float32Array(capacity) };
+      });
+      const written = new Uint32Array(nCols);
+      const flush = (range: number) => {
+        const buffer = buffered[range]!;
+        const [first, last] = ranges[range]!;
+        const starts = new Uint32Array(last - first + 1);
+        for (let e = 0; e < buffer.length; e++) starts[buffer.genes[e]! - first + 1]!++;
+        for (let g = 0; g < last - first; g++) starts[g + 1]! += starts[g]!;
+        const cells = new Uint32Array(buffer.length);
+        const values = new Float32Array(buffer.length);
+        const next = starts.slice(0, -1);
+        for (let e = 0; e < buffer.length; e++) {
+          const slot = next[buffer.genes[e]! - first]!++;
+          cells[slot] = buffer.cells[e]!;
+          values[slot] = buffer.values[e]!;
+        }
+        for (let g = first; g < last; g++) {
+          const [from, to] = [starts[g - first]!, starts[g - first + 1]!];
+          if (from === to) continue;
+          const at = (indptr[g]! + written[g]!) * 4;
+          writeAllSync(fd, cells.subarray(from, to), cellsAt + at);
+          writeAllSync(fd, values.subarray(from, to), valuesAt + at);
+          written[g]! += to - from;
+        }
+        buffer.length = 0;
+      };
+      blocks.eachBlock(({ nRows: n, indptr: rows, indices, data }, firstRow) => {
+        for (let r = 0; r < n; r++) {
+          for (let k = rows[r]!; k < rows[r + 1]!; k++) {
+            const gene = indices[k]!;
+            const range = rangeOf[gene]!;
+            const buffer = buffered[range]!;
+            buffer.genes[buffer.length] = gene;
+            buffer.cells[buffer.length] = firstRow + r;
+            buffer.values[buffer.length] = data[k]!;
+            if (++buffer.length === buffer.capacity) flush(range);
           }
         }
-        await file.write(new Uint8Array(cells.buffer), 0, cells.byteLength, cellsAt + base * 4);
-        await file.write(new Uint8Array(values.buffer), 0, values.byteLength, valuesAt + base * 4);
-        first = last;
-      }
+      });
+      buffered.forEach((_, range) => flush(range));
     } finally {
-      await file.close();
+      closeSync(fd);
     }
   });
 }

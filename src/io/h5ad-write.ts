@@ -1,7 +1,8 @@
 import { atomically } from './atomic.js';
 import type { Group as H5Group } from 'h5wasm';
 import { SLICE_ELEMENTS, loadH5wasm } from './hdf5.js';
-import type { AnnData, Column, CsrMatrix, DenseMatrix, Frame } from './types.js';
+import { isRowBlocks, type RowBlocks } from './row-blocks.js';
+import { MAX_NNZ, type AnnData, type Column, type CsrMatrix, type DenseMatrix, type Frame } from './types.js';
 
 /** A value stored under `uns`: nested dictionaries of scalars, arrays and tables. */
 export type UnsValue = string | number | boolean | string[] | Float64Array | Float32Array | Int32Array | Frame | DenseMatrix | { [key: string]: UnsValue };
@@ -50,13 +51,57 @@ function codesArray(codes: Int32Array, nCategories: number): Int8Array | Int16Ar
   return codes;
 }
 
-function writeCsr(group: H5Group, name: string, matrix: CsrMatrix): void {
+/** A 1-D dataset written a block at a time (its length unknown at first), chunked and compressed as writeArray's. */
+function appendableArray(group: H5Group, name: string) {
+  let dataset: ReturnType<H5Group['create_dataset']> | undefined;
+  let length = 0;
+  return {
+    append(values: Float32Array | Int32Array): void {
+      for (let start = 0; start < values.length; start += SLICE_ELEMENTS) {
+        const slice = values.subarray(start, Math.min(values.length, start + SLICE_ELEMENTS));
+        if (!dataset) {
+          dataset = group.create_dataset({ name, data: slice as Encodable, shape: [slice.length], maxshape: [null], chunks: [CHUNK], compression: 'gzip', compression_opts: GZIP_LEVEL });
+        } else {
+          dataset.resize([length + slice.length]);
+          dataset.write_slice([[length, length + slice.length]], slice);
+        }
+        length += slice.length;
+      }
+    },
+    /** Ends the array; `empty` is written when no block held a value. */
+    close(empty: Float32Array | Int32Array): void {
+      if (dataset) encode(dataset, 'array', '0.2.0');
+      else writeArray(group, name, empty);
+    },
+  };
+}
+
+/** A CSR matrix, whole or block by block (a matrix larger than memory: only one block of rows is held at a time). */
+function writeCsr(group: H5Group, name: string, matrix: CsrMatrix | RowBlocks): void {
   const element = group.create_group(name);
   encode(element, 'csr_matrix', '0.1.0');
   element.create_attribute('shape', new BigInt64Array([BigInt(matrix.nRows), BigInt(matrix.nCols)]));
-  writeArray(element, 'data', matrix.data);
-  writeArray(element, 'indices', matrix.indices);
-  writeArray(element, 'indptr', matrix.indptr);
+  if (!isRowBlocks(matrix)) {
+    writeArray(element, 'data', matrix.data);
+    writeArray(element, 'indices', matrix.indices);
+    writeArray(element, 'indptr', matrix.indptr);
+    return;
+  }
+  const data = appendableArray(element, 'data');
+  const indices = appendableArray(element, 'indices');
+  const indptr = new Float64Array(matrix.nRows + 1);
+  matrix.eachBlock((block, first) => {
+    const nnz = block.indptr[block.nRows]!;
+    const base = indptr[first]!;
+    for (let r = 1; r <= block.nRows; r++) indptr[first + r] = base + block.indptr[r]!;
+    data.append(block.data.subarray(0, nnz));
+    indices.append(block.indices.subarray(0, nnz));
+  });
+  data.close(new Float32Array(0));
+  indices.close(new Int32Array(0));
+  // anndata reads int64 offsets where int32 cannot hold them, as scipy writes them.
+  if (indptr[matrix.nRows]! <= MAX_NNZ) writeArray(element, 'indptr', Int32Array.from(indptr));
+  else encode(element.create_dataset({ name: 'indptr', data: BigInt64Array.from(indptr, BigInt) as Encodable, shape: [indptr.length], chunks: [CHUNK], compression: 'gzip', compression_opts: GZIP_LEVEL }), 'array', '0.2.0');
 }
 
 function writeDense(group: H5Group, name: string, matrix: DenseMatrix): void {
@@ -127,11 +172,17 @@ function writeDict<T>(root: H5Group, name: string, entries: Map<string, T> | und
   for (const [key, value] of entries ?? []) write(group, key, value);
 }
 
+/** An AnnData to write: its matrices in memory, or read by blocks of rows (written a block at a time). */
+export interface AnnDataToWrite extends Omit<AnnData, 'X' | 'layers'> {
+  readonly X: CsrMatrix | RowBlocks;
+  readonly layers?: Map<string, CsrMatrix | RowBlocks>;
+}
+
 /**
  * Writes an AnnData-spec .h5ad (X as CSR float32, layers, obs/var, obsm, uns) that anndata's
  * read_h5ad loads. Writes to a temporary name and renames, so a failure leaves no partial file.
  */
-export async function writeH5ad(path: string, data: AnnData): Promise<void> {
+export async function writeH5ad(path: string, data: AnnDataToWrite): Promise<void> {
   const h5wasm = await loadH5wasm();
   await atomically(path, async (partial) => {
     const file = new h5wasm.File(partial, 'w');

@@ -93,6 +93,19 @@ export function mapBlocks(source: RowBlocks, map: (block: CsrMatrix, first: numb
   };
 }
 
+/** `source`, telling `report` after each block the share of its rows the pass has read. */
+export function reportingBlocks(source: RowBlocks, report: (fraction: number) => void): RowBlocks {
+  return {
+    nRows: source.nRows,
+    nCols: source.nCols,
+    eachBlock: (visit, maxValues) =>
+      source.eachBlock((block, first) => {
+        visit(block, first);
+        report((first + block.nRows) / Math.max(1, source.nRows));
+      }, maxValues),
+  };
+}
+
 /** Every block gathered into one CSR matrix. */
 export function gatherBlocks(source: RowBlocks, maxValues?: number): CsrMatrix {
   const blocks: CsrMatrix[] = [];

@@ -6,18 +6,20 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { umap } from '../embed/umap.js';
-import { readDataset } from '../io/index.js';
-import { selectColumns, submatrix } from '../io/sparse.js';
+import { cachedBlocks, type BlockCache } from '../io/block-cache.js';
+import { withDatasetBlocks, type DatasetBlocks } from '../io/index.js';
+import { gatherBlocks, inMemoryBlocks, subsetBlocks } from '../io/row-blocks.js';
 import type { AnnData, DenseMatrix } from '../io/types.js';
+import { classifyValues } from '../io/values.js';
 import { markerSample } from '../markers/sample.js';
 import { rankGenesGroups } from '../markers/wilcoxon.js';
 import { integrationReport, type IntegrationReport } from '../metrics/integration.js';
 import { fitModel, pickBackend, type FitResult, type ModelInputs } from '../model/index.js';
 import { packageVersion } from '../paths.js';
-import { flaggedIndices, preprocess, scale, type PreprocessResult, type PreprocessStep } from '../preprocess/index.js';
+import { flaggedIndices, indexFlags, preprocessHighlyVariable, scale, type BlockPasses, type DatasetInBlocks, type HighlyVariableResult, type PreprocessStep } from '../preprocess/index.js';
 import { keepCells, readCovariates, type Covariate, type Covariates } from './covariates.js';
 import { assignClusters, writeManifest, writeResults, type RunResults } from './outputs.js';
 import { fitConfig, markerOptions, preprocessOptions, readOptions, resolveParams, settleParams, umapOptions, type PipelineParams, type SettledParams } from './params.js';
@@ -57,21 +59,26 @@ async function checksum(path: string, onProgress: (fraction: number) => void): P
 
 /** The preprocessed cells and their covariates: what the model, the markers and the outputs read. */
 export interface Cells {
-  readonly pre: PreprocessResult;
+  readonly pre: HighlyVariableResult;
   readonly kept: Int32Array;
   readonly highlyVariable: Int32Array;
   readonly conditions: Covariate[];
   readonly label?: Covariate;
 }
 
-/** QC, normalisation and HVGs; the covariates restricted to the kept cells. */
-export function preprocessCells(data: AnnData, params: PipelineParams, covariates: Covariates = readCovariates(data.obs, params), onStep?: (step: PreprocessStep) => void): Cells {
-  const pre = preprocess(data, preprocessOptions(params), onStep);
+/** A dataset in memory as preprocessCells reads one (a file is read by blocks: withDatasetBlocks). */
+export function datasetInMemory(data: AnnData): DatasetInBlocks {
+  return { X: inMemoryBlocks(data.X), obs: data.obs, var: data.var, values: classifyValues(data.X) };
+}
+
+/** QC, normalisation and HVGs in passes over the dataset's blocks; the covariates restricted to the kept cells. */
+export function preprocessCells(dataset: DatasetInBlocks, params: PipelineParams, covariates: Covariates = readCovariates(dataset.obs, params), passes: BlockPasses = {}): Cells {
+  const pre = preprocessHighlyVariable(dataset, preprocessOptions(params), passes);
   const kept = flaggedIndices(pre.qc.keepCells);
   return {
     pre,
     kept,
-    highlyVariable: flaggedIndices(pre.hvg.highly_variable),
+    highlyVariable: pre.highlyVariable,
     conditions: covariates.conditions.map((c) => keepCells(c, kept)),
     label: covariates.label && keepCells(covariates.label, kept),
   };
@@ -79,19 +86,20 @@ export function preprocessCells(data: AnnData, params: PipelineParams, covariate
 
 /** What the model reads: the highly variable genes (counts for nb, optionally scaled), conditions, labels. */
 export function modelInputs(cells: Cells, params: SettledParams): ModelInputs {
-  const { data } = cells.pre;
-  const counts = data.layers!.get('counts')!;
-  const totals = data.obs.columns.get('total_counts');
-  const hvg = cells.highlyVariable;
+  const { pre } = cells;
+  const totals = pre.obs.columns.get('total_counts');
   const nb = params.likelihood === 'nb';
   return {
-    x: nb ? selectColumns(counts, hvg) : params.scale ? scale(data.X, { genes: hvg, maxValue: SCALE_CLIP }).matrix : selectColumns(data.X, hvg),
-    geneNames: Array.from(hvg, (g) => data.var.index[g]!),
+    x: nb ? pre.counts : params.scale ? scale(pre.X, { maxValue: SCALE_CLIP }).matrix : pre.X,
+    geneNames: Array.from(cells.highlyVariable, (g) => pre.var.index[g]!),
     ...(nb && totals?.kind === 'numeric' ? { libSize: Float32Array.from(totals.values) } : {}),
     conditions: cells.conditions.map((c) => ({ name: c.name, categories: c.categories, codes: c.codes })),
     ...(cells.label ? { labels: { categories: cells.label.categories, codes: cells.label.codes } } : {}),
   };
 }
+
+/** The file the kept cells and genes are cached in after QC: beside the results folder (made only when the run writes), removed by the run. */
+const keptCachePath = (outDir: string) => join(dirname(outDir), `.${basename(outDir)}.kept-cells-${process.pid}.blocks`);
 
 /** Runs the whole analysis of one dataset and writes every result file into `job.outDir`. */
 export async function runPipeline(job: PipelineJob, options: PipelineRunOptions = {}): Promise<PipelineManifest> {
@@ -101,20 +109,48 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
   const stages = new StageTracker(options.onProgress, signal);
 
   stages.enter('read', `reading ${basename(job.inputPath)}`);
-  // The reader has no progress of its own; the checksum reads the same bytes alongside it.
-  const [read, sha256] = await Promise.all([
-    readDataset(job.inputPath, readOptions(given)),
-    checksum(job.inputPath, (f) => stages.report('read', f / 2, `reading ${basename(job.inputPath)}`)),
-  ]);
-  const covariates = readCovariates(read.data.obs, given);
-  const warnings = [...covariates.warnings];
+  const sha256 = await checksum(job.inputPath, (f) => stages.report('read', f, `reading ${basename(job.inputPath)}`));
+  await mkdir(dirname(job.outDir), { recursive: true });
+  // The passes after QC, the markers and the result files read the kept cells from this cache, not the input again.
+  let cache: BlockCache | undefined;
+  try {
+    const { read, cells, warnings } = await withDatasetBlocks(job.inputPath, readOptions(given), (dataset) => {
+      const covariates = readCovariates(dataset.obs, given);
+      let step: PreprocessStep = 'qc';
+      stages.enter('qc', `QC of ${dataset.X.nRows} cells x ${dataset.X.nCols} genes`);
+      const preprocessed = preprocessCells(dataset, given, covariates, {
+        cache: (kept) => (cache = cachedBlocks(kept, keptCachePath(job.outDir))),
+        onStep: (next) => {
+          step = next;
+          if (step === 'hvg') stages.enter('hvg', 'highly variable genes');
+        },
+        onPass: (f) => (step === 'hvg' ? stages.report('hvg', f, 'highly variable genes') : stages.report('qc', step === 'qc' ? f / 2 : 0.5 + f / 2, step === 'qc' ? 'QC metrics and filters' : 'normalising and log1p')),
+      });
+      const { format, matrix, values, X } = dataset;
+      return { read: { format, matrix, values, nObs: X.nRows, nVars: X.nCols }, cells: preprocessed, warnings: [...covariates.warnings] };
+    });
+    stages.report('hvg', 1, `${cells.kept.length} cells, ${cells.highlyVariable.length} highly variable genes`);
+    return await analyse(job, { given, signal, stages, startedAt, sha256, read, cells, warnings });
+  } finally {
+    cache?.dispose();
+  }
+}
 
-  stages.enter('qc', `QC of ${read.data.X.nRows} cells x ${read.data.X.nCols} genes`);
-  const cells = preprocessCells(read.data, given, covariates, (step) => {
-    if (step === 'hvg') stages.enter('hvg', 'highly variable genes');
-    else stages.report('qc', step === 'qc' ? 0 : 0.5, step === 'qc' ? 'QC metrics and filters' : 'normalising and log1p');
-  });
-  stages.report('hvg', 1, `${cells.kept.length} cells, ${cells.highlyVariable.length} highly variable genes`);
+/** What runPipeline has made by the time the model is fitted. */
+interface Preprocessed {
+  readonly given: PipelineParams;
+  readonly signal?: AbortSignal;
+  readonly stages: StageTracker;
+  readonly startedAt: Date;
+  readonly sha256: string;
+  readonly read: Pick<DatasetBlocks, 'format' | 'matrix' | 'values'> & { nObs: number; nVars: number };
+  readonly cells: Cells;
+  readonly warnings: string[];
+}
+
+/** The stages after preprocessing: fit, latents and clusters, integration metrics, UMAP, markers, the result files. */
+async function analyse(job: PipelineJob, { given, signal, stages, startedAt, sha256, read, cells, warnings }: Preprocessed): Promise<PipelineManifest> {
+  const { pre } = cells;
   const params: SettledParams = settleParams(given, cells.kept.length, read.values);
 
   stages.enter('fit', 'choosing a backend');
@@ -153,17 +189,16 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
     const coords = await umap(latent, { ...umapOptions(params), signal, onProgress: (f, phase) => stages.report('umap', f, phase === 'knn' ? 'nearest neighbours' : 'UMAP layout') });
 
     stages.enter('markers', 'marker genes');
-    const { data } = cells.pre;
     const sample = markerSample(clusters.codes, params.seed);
-    const markerCells = sample ? submatrix(data.X, sample, null) : data.X;
+    const markerCells = gatherBlocks(sample ? subsetBlocks(pre.kept.X, indexFlags(sample, cells.kept.length), null) : pre.kept.X);
     const markerLabels = sample ? Int32Array.from(sample, (row) => clusters.codes[row]!) : clusters.codes;
-    const markers = rankGenesGroups(markerCells, markerLabels, data.var.index, { ...markerOptions(params), signal, onProgress: (f) => stages.report('markers', f, 'marker genes') });
+    const markers = rankGenesGroups(markerCells, markerLabels, pre.var.index, { ...markerOptions(params), signal, onProgress: (f) => stages.report('markers', f, 'marker genes') });
 
     stages.enter('write', `writing results to ${job.outDir}`);
     await mkdir(job.outDir, { recursive: true });
     const versions = { scgmdvae: packageVersion, tfjs: tf.version.tfjs, backend: backend.name };
     const results: RunResults = {
-      data,
+      cells: { obs: pre.obs, var: pre.var, X: pre.kept.X, counts: pre.kept.counts },
       clusters,
       probability,
       latent,
@@ -183,9 +218,9 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
       backend: backend.name,
       started_at: startedAt.toISOString(),
       finished_at: new Date().toISOString(),
-      input: { name: basename(job.inputPath), sha256, format: read.format, matrix: read.matrix, values: read.values, n_obs: read.data.X.nRows, n_vars: read.data.X.nCols },
-      cells: { input: read.data.X.nRows, kept: cells.kept.length },
-      genes: { input: read.data.X.nCols, kept: data.X.nCols, highly_variable: cells.highlyVariable.length },
+      input: { name: basename(job.inputPath), sha256, format: read.format, matrix: read.matrix, values: read.values, n_obs: read.nObs, n_vars: read.nVars },
+      cells: { input: read.nObs, kept: cells.kept.length },
+      genes: { input: read.nVars, kept: pre.var.index.length, highly_variable: cells.highlyVariable.length },
       clusters: { count: clusters.names.length, names: clusters.names, sizes: clusters.sizes },
       training: { epochs: training.history.length, best_epoch: training.bestEpoch, stopped_early: training.stoppedEarly, nan_rollbacks: training.nanRollbacks },
       markers: { cells: markerCells.nRows },

@@ -1,10 +1,11 @@
 /** The result files: each one's writer, the result AnnData, and the manifest. */
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
-import { toCsv } from '../io/csv.js';
+import { csvChunks, toCsv } from '../io/csv.js';
 import { encodeEmbedding, type CellColumn } from '../io/embedding-file.js';
 import { writeExpressionFile } from '../io/expression-file.js';
-import { writeH5ad, type UnsValue } from '../io/h5ad-write.js';
+import { writeH5ad, type AnnDataToWrite, type UnsValue } from '../io/h5ad-write.js';
+import type { RowBlocks } from '../io/row-blocks.js';
 import type { AnnData, Column, DenseMatrix, Frame } from '../io/types.js';
 import type { MarkerTable } from '../markers/wilcoxon.js';
 import { TERM_NAMES, type EpochReport } from '../model/index.js';
@@ -61,12 +62,12 @@ function qcMetrics(obs: Frame): { name: string; values: Float64Array }[] {
 }
 
 /** The annotated cell table: barcode, cluster, its probability, UMAP, covariates and QC metrics. */
-function cellsCsv(obs: Frame, clusters: ClusterAssignment, probability: Float32Array, umap: DenseMatrix, covariates: readonly Covariate[]): string {
+function cellsCsv(obs: Frame, clusters: ClusterAssignment, probability: Float32Array, umap: DenseMatrix, covariates: readonly Covariate[]): Iterable<string> {
   const qc = qcMetrics(obs);
   const header = ['barcode', 'cluster', 'cluster_probability', 'umap_1', 'umap_2', ...covariates.map((c) => c.name), ...qc.map((c) => c.name)];
-  return toCsv(
+  return csvChunks(
     header,
-    obs.index.map((barcode, i) => [
+    eachCell(obs.index, (barcode, i) => [
       barcode,
       clusters.names[clusters.codes[i]!]!,
       probability[i]!,
@@ -79,12 +80,17 @@ function cellsCsv(obs: Frame, clusters: ClusterAssignment, probability: Float32A
 }
 
 /** μ_z per cell. */
-function latentCsv(barcodes: readonly string[], latent: DenseMatrix): string {
+function latentCsv(barcodes: readonly string[], latent: DenseMatrix): Iterable<string> {
   const header = ['barcode', ...Array.from({ length: latent.nCols }, (_, j) => `z_${j + 1}`)];
-  return toCsv(
+  return csvChunks(
     header,
-    barcodes.map((barcode, i) => [barcode, ...latent.data.subarray(i * latent.nCols, (i + 1) * latent.nCols)]),
+    eachCell(barcodes, (barcode, i) => [barcode, ...latent.data.subarray(i * latent.nCols, (i + 1) * latent.nCols)]),
   );
+}
+
+/** One table row per cell, made as it is written. */
+function* eachCell<T>(barcodes: readonly string[], row: (barcode: string, cell: number) => T): Generator<T> {
+  for (let i = 0; i < barcodes.length; i++) yield row(barcodes[i]!, i);
 }
 
 /** Loss terms per epoch, on the training and (when held out) validation cells. */
@@ -153,7 +159,7 @@ function toUns(value: unknown): UnsValue | undefined {
 
 /** embedding.bin: the UMAP with what the page colours it by (the cell table's columns, as typed arrays). */
 function embeddingFile(results: RunResults): Uint8Array {
-  const { data, clusters } = results;
+  const { cells: data, clusters } = results;
   const categorical = (covariate: Covariate, role: CellColumn['role']): CellColumn => ({ kind: 'categorical', name: covariate.name, role, categories: covariate.categories, codes: covariate.codes });
   const columns: CellColumn[] = [
     { kind: 'categorical', name: 'cluster', role: 'cluster', categories: clusters.names, codes: clusters.codes },
@@ -165,10 +171,18 @@ function embeddingFile(results: RunResults): Uint8Array {
   return encodeEmbedding({ embedding: 'X_umap', coords: results.umap.data, barcodes: data.obs.index, columns });
 }
 
+/** The preprocessed cells: obs with QC metrics, var with HVG columns, and the kept cells x genes read by blocks (a million cells do not fit in memory). */
+export interface ResultCells {
+  readonly obs: Frame;
+  readonly var: Frame;
+  /** Log-normalised. */
+  readonly X: RowBlocks;
+  readonly counts: RowBlocks;
+}
+
 /** What the result files are made of. */
 export interface RunResults {
-  /** The preprocessed cells: X log-normalised, layers.counts, obs with QC metrics, var with HVG columns. */
-  readonly data: AnnData;
+  readonly cells: ResultCells;
   readonly clusters: ClusterAssignment;
   /** q(y) of each cell's cluster. */
   readonly probability: Float32Array;
@@ -188,15 +202,15 @@ function covariatesOf(results: RunResults): Covariate[] {
 }
 
 /** The result h5ad: the preprocessed data with clusters, covariates, embeddings, markers and colours. */
-export function resultAnnData(results: RunResults): AnnData {
-  const { data, clusters } = results;
+export function resultAnnData(results: RunResults): AnnDataToWrite {
+  const { cells: data, clusters } = results;
   const obsColumns = new Map<string, Column>(data.obs.columns);
   for (const covariate of covariatesOf(results)) obsColumns.set(covariate.name, covariateColumn(covariate));
   obsColumns.set('cgmvae_cluster', { kind: 'categorical', categories: clusters.names, codes: clusters.codes, ordered: false });
   obsColumns.set('cgmvae_cluster_prob', numericColumn(results.probability));
   return {
     X: data.X,
-    layers: data.layers,
+    layers: new Map([['counts', data.counts]]),
     obs: { index: data.obs.index, columns: obsColumns },
     var: data.var,
     obsm: new Map(Object.entries({ X_cgmvae: results.latent, X_cgmvae_w: results.latentW, X_umap: results.umap })),
@@ -212,20 +226,20 @@ export function resultAnnData(results: RunResults): AnnData {
 const UMAP_AXES: [string, string] = ['UMAP1', 'UMAP2'];
 
 type Writer = (path: string, results: RunResults) => Promise<void>;
-const whole = (render: (results: RunResults) => string | Uint8Array): Writer => (path, results) => writeFileAtomic(path, render(results));
+const whole = (render: (results: RunResults) => string | Uint8Array | Iterable<string>): Writer => (path, results) => writeFileAtomic(path, render(results));
 
 /** Every fixed result file's writer (the manifest is written last, by writeManifest). */
 const WRITERS: Record<Exclude<ResultFileName, 'manifest.json'>, Writer> = {
   'result.h5ad': (path, results) => writeH5ad(path, resultAnnData(results)),
-  'cells.csv': whole((r) => cellsCsv(r.data.obs, r.clusters, r.probability, r.umap, covariatesOf(r))),
+  'cells.csv': whole((r) => cellsCsv(r.cells.obs, r.clusters, r.probability, r.umap, covariatesOf(r))),
   'markers.csv': whole((r) => markersCsv(r.markers, r.clusters.names)),
-  'latent.csv': whole((r) => latentCsv(r.data.obs.index, r.latent)),
+  'latent.csv': whole((r) => latentCsv(r.cells.obs.index, r.latent)),
   'training.csv': whole((r) => trainingCsv(r.history)),
   'umap.png': whole((r) =>
-    umapPng(r.umap, r.clusters.codes, r.clusters.names, { title: `c*GMΔVÆ clusters (${r.data.obs.index.length} cells)`, colors: categoryColors(r.clusters.names.length), axisLabels: UMAP_AXES }),
+    umapPng(r.umap, r.clusters.codes, r.clusters.names, { title: `c*GMΔVÆ clusters (${r.cells.obs.index.length} cells)`, colors: categoryColors(r.clusters.names.length), axisLabels: UMAP_AXES }),
   ),
   'embedding.bin': whole(embeddingFile),
-  'expression.bin': (path, r) => writeExpressionFile(path, r.data.X, r.data.var.index),
+  'expression.bin': (path, r) => writeExpressionFile(path, r.cells.X, r.cells.var.index),
   'loss.png': whole((r) =>
     lossPng(
       r.history.map((e) => ({ epoch: e.epoch, terms: { total: e.train.total, ...Object.fromEntries(Object.entries(e.train).filter(([k]) => k !== 'total')) } })),

@@ -1,6 +1,6 @@
 /** Preprocessing that agrees with Seurat and scanpy: QC, normalisation, highly variable genes, scaling. */
 export { PreprocessError } from './errors.js';
-export { cellQcMetrics, flaggedIndices, geneSetMask, MITO_PATTERN, qcFilter } from './qc.js';
+export { cellQcMetrics, flaggedIndices, indexFlags, geneSetMask, MITO_PATTERN, qcFilter } from './qc.js';
 export type { CellQc, GeneQc, QcFilters, QcResult } from './qc.js';
 export { log1p, normalizeTotal, NORMALIZE_DEFAULTS } from './normalize.js';
 export type { Log1pOptions, Log1pRecord, NormalizeRecord, NormalizeTotalOptions } from './normalize.js';
@@ -13,5 +13,5 @@ export type { ScaleOptions } from './scale.js';
 export { geneMeanVar } from './mean-var.js';
 export type { GeneMeanVar } from './mean-var.js';
 export { preprocess, preprocessHighlyVariable } from './recipe.js';
-export type { DatasetInBlocks, HighlyVariableResult, PreprocessOptions, PreprocessResult, PreprocessStep, PreprocessSummary } from './recipe.js';
+export type { BlockPasses, DatasetInBlocks, HighlyVariableResult, PreprocessOptions, PreprocessResult, PreprocessStep, PreprocessSummary } from './recipe.js';
 export { hvgCsv, qcCellsCsv } from './tables.js';

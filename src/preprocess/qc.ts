@@ -157,6 +157,13 @@ function checkFilters(filters: QcFilters): void {
   }
 }
 
+/** Flags of `length` positions, set at `indices` (flaggedIndices' inverse). */
+export function indexFlags(indices: ArrayLike<number>, length: number): Uint8Array {
+  const flags = new Uint8Array(length);
+  for (let i = 0; i < indices.length; i++) flags[indices[i]!] = 1;
+  return flags;
+}
+
 /** Positions of the non-zero flags, in order. */
 export function flaggedIndices(mask: ArrayLike<number>): Int32Array {
   const out: number[] = [];

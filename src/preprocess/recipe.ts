@@ -1,6 +1,6 @@
 /** The product's preprocessing recipe: QC, normalize_total, log1p and highly variable genes, in scanpy's order. */
 import { subsetFrame, withColumns, asCategories } from '../io/frame.js';
-import { gatherBlocks, inMemoryBlocks, mapBlocks, subsetBlocks, type RowBlocks } from '../io/row-blocks.js';
+import { gatherBlocks, inMemoryBlocks, mapBlocks, reportingBlocks, subsetBlocks, type RowBlocks } from '../io/row-blocks.js';
 import { submatrix } from '../io/sparse.js';
 import type { BlockCache } from '../io/block-cache.js';
 import type { DatasetBlocks } from '../io/index.js';
@@ -158,14 +158,18 @@ export interface HighlyVariableResult extends Omit<PreprocessResult, 'data'> {
   /** Kept cells x highly variable genes: the counts, and their log-normalised values (as preprocess's X has them). */
   readonly counts: CsrMatrix;
   readonly X: CsrMatrix;
+  /** Kept cells x every kept gene, by blocks (from the cache when one was given): the counts, and their log-normalised values computed block by block. */
+  readonly kept: { readonly counts: RowBlocks; readonly X: RowBlocks };
 }
 
 /** A dataset whose matrix is read by blocks of rows; `values` is its values kind as the reader classified a sample. */
 export type DatasetInBlocks = Pick<DatasetBlocks, 'X' | 'obs' | 'var' | 'values'>;
 
-/** How preprocessHighlyVariable runs its passes: steps announced, and a cache for the kept cells and genes (read in every pass after QC). */
+/** How preprocessHighlyVariable runs its passes: steps announced, and a cache for the kept cells and genes (read in every pass after QC, and by the result's `kept`; its maker disposes of it). */
 export interface BlockPasses {
   readonly onStep?: (step: PreprocessStep) => void;
+  /** The share of the current pass's rows read, after each block. */
+  readonly onPass?: (fraction: number) => void;
   readonly cache?: (kept: RowBlocks) => BlockCache;
 }
 
@@ -174,19 +178,17 @@ export interface BlockPasses {
  * HVG selection in passes over the blocks, keeping in memory only the highly variable genes of the kept cells.
  */
 export function preprocessHighlyVariable(data: DatasetInBlocks, options: PreprocessOptions, run: BlockPasses = {}): HighlyVariableResult {
-  const { onStep = () => {}, cache } = run;
+  const { onStep = () => {}, onPass, cache } = run;
+  const reporting = (source: RowBlocks) => (onPass ? reportingBlocks(source, onPass) : source);
   if (data.values !== 'counts') throw new PreprocessError(`preprocess needs raw counts, but the matrix holds ${data.values} values; read the counts instead (an h5ad's counts layer or raw/X)`);
   const batchOfCell = batchCodes(data.obs, options.batchKey);
   onStep('qc');
   // QC's one pass sees every stored value, so the passes after it need not check them again.
-  const { qc, cells, genes } = checkedQc(countsOnly(data.X), data.var.index, options);
+  const { qc, cells, genes } = checkedQc(reporting(countsOnly(data.X)), data.var.index, options);
   const kept = subsetBlocks(data.X, qc.keepCells, genes);
-  const cached = cache?.(kept);
-  try {
-    return highlyVariableOfKept(data, options, onStep, { qc, cells, genes }, cached ?? kept, keptCodes(batchOfCell, cells));
-  } finally {
-    cached?.dispose();
-  }
+  const counts = cache?.(kept) ?? kept;
+  const { logNormalise, ...result } = highlyVariableOfKept(data, options, onStep, { qc, cells, genes }, reporting(counts), keptCodes(batchOfCell, cells));
+  return { ...result, kept: { counts, X: mapBlocks(counts, logNormalise) } };
 }
 
 /** The passes of preprocessHighlyVariable after QC, over the counts of the kept cells and genes. */
@@ -197,26 +199,22 @@ function highlyVariableOfKept(
   { qc, cells, genes }: ReturnType<typeof checkedQc>,
   counts: RowBlocks,
   batch: Int32Array | undefined,
-): HighlyVariableResult {
+): Omit<HighlyVariableResult, 'kept'> & { logNormalise: (block: CsrMatrix, first: number) => Float32Array } {
   const { flavor } = options;
   onStep('normalize');
   const normalizer = totalNormalizer(counts, normalizeOptions(options));
   const log1pRecord: Log1pRecord = { base: options.logBase ?? null };
   const logOf = (normalised: CsrMatrix) => log1p(normalised, { base: options.logBase, inPlace: true, valuesKind: 'other' }).matrix.data;
+  const logNormalise = (block: CsrMatrix, first: number) => logOf({ ...block, data: normalizer.scale(block, first) });
   onStep('hvg');
   const hvgOptions = { ...options, flavor, batch };
-  const hvg = isV3(flavor)
-    ? highlyVariableGenes(counts, hvgOptions)
-    : highlyVariableGenes(
-        mapBlocks(counts, (block, first) => logOf({ ...block, data: normalizer.scale(block, first) })),
-        { ...hvgOptions, log1pBase: log1pRecord.base },
-      );
+  const hvg = isV3(flavor) ? highlyVariableGenes(counts, hvgOptions) : highlyVariableGenes(mapBlocks(counts, logNormalise), { ...hvgOptions, log1pBase: log1pRecord.base });
   const highlyVariable = flaggedIndices(hvg.highly_variable);
   const hvgCounts = gatherBlocks(subsetBlocks(counts, null, highlyVariable));
-  const X = { ...hvgCounts, data: logOf({ ...hvgCounts, data: normalizer.scale(hvgCounts, 0) }) };
+  const X = { ...hvgCounts, data: logNormalise(hvgCounts, 0) };
   const made: Made = { qc, cells, genes, hvg, normalize: normalizer.record, log1p: log1pRecord, batch };
   const { obs, var: variables, uns, summary } = describe(data, made, flavor);
-  return { qc, hvg, normalize: normalizer.record, log1p: log1pRecord, summary, obs, var: variables, uns, highlyVariable, counts: hvgCounts, X };
+  return { qc, hvg, normalize: normalizer.record, log1p: log1pRecord, summary, obs, var: variables, uns, highlyVariable, counts: hvgCounts, X, logNormalise };
 }
 
 /** The blocks of `source`, refused at the first value that is not a count: the reader classified a sample of them. */

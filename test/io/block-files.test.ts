@@ -7,6 +7,7 @@ import { BlockFileError } from '../../src/io/block-file.js';
 import { parseCsv, toCsv } from '../../src/io/csv.js';
 import { decodeEmbedding, encodeEmbedding, type CellColumn } from '../../src/io/embedding-file.js';
 import { readExpressionIndex, readGeneValues, writeExpressionFile, type RangeReader } from '../../src/io/expression-file.js';
+import { inMemoryBlocks, type RowBlocks } from '../../src/io/row-blocks.js';
 import type { CsrMatrix } from '../../src/io/types.js';
 import { mulberry32 } from '../../src/random.js';
 import { tempDir } from './fixtures.js';
@@ -102,11 +103,15 @@ test('expression.bin: every gene reads back as its column, written in one pass o
       assert.equal(index.nCells, 60);
       assert.deepEqual(index.genes, genes);
       for (let g = 0; g < genes.length; g++) {
-        assert.deepEqual(Array.from(await readGeneValues(read, index, index.column.get(`GENE${g}`)!)), Array.from(column(matrix, g)), `gene ${g} with passes of ${passValues}`);
+        assert.deepEqual(Array.from(await readGeneValues(read, index, index.column.get(`GENE${g}`)!)), Array.from(column(matrix, g)), `gene ${g} with a buffer of ${passValues}`);
       }
     }
-    const files = await Promise.all([1_000_000, 1].map((n) => readFile(join(dir, `expression-${n}.bin`))));
-    assert.deepEqual(files[0], files[1], 'the number of passes does not change the file');
+    // The same matrix read in blocks of about 40 stored values, as a file's rows are.
+    const blocks: RowBlocks = { nRows: 60, nCols: 23, eachBlock: (visit) => inMemoryBlocks(matrix).eachBlock(visit, 40) };
+    await writeExpressionFile(join(dir, 'expression-blocks.bin'), blocks, genes, 17);
+    const files = await Promise.all(['1000000', '1', 'blocks'].map((n) => readFile(join(dir, `expression-${n}.bin`))));
+    assert.deepEqual(files[0], files[1], 'the buffer size does not change the file');
+    assert.deepEqual(files[0], files[2], 'nor reading the matrix by blocks of rows');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { decodeEmbedding } from '../../src/io/embedding-file.js';
 import { readExpressionIndex, readGeneValues, type RangeReader } from '../../src/io/expression-file.js';
@@ -34,6 +34,7 @@ describe('runPipeline', () => {
     assert.deepEqual(files, [...manifest.outputs].sort());
     for (const name of ['result.h5ad', 'cells.csv', 'markers.csv', 'latent.csv', 'training.csv', 'umap.png', 'loss.png', 'umap_platform.png', 'manifest.json']) assert.ok(files.includes(name), name);
     assert.ok(!files.some((f) => f.includes('.partial')));
+    assert.deepEqual(await readdir(dirname(outDir)), ['out'], 'the cache of the kept cells beside the results is gone');
     assert.deepEqual(JSON.parse(await readFile(join(outDir, 'manifest.json'), 'utf8')), manifest);
   });
 
@@ -186,5 +187,6 @@ describe('runPipeline: bad input and cancellation', () => {
     });
     await assert.rejects(run, /cancelled by test/);
     await assert.rejects(readdir(outDir), { code: 'ENOENT' });
+    assert.deepEqual(await readdir(dirname(outDir)), [], 'nor is the cache of the kept cells left');
   });
 });

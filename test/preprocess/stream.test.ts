@@ -4,9 +4,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cachedBlocks } from '../../src/io/block-cache.js';
+import { cachedBlocks, type BlockCache } from '../../src/io/block-cache.js';
 import { readDataset } from '../../src/io/index.js';
-import { inMemoryBlocks, type RowBlocks } from '../../src/io/row-blocks.js';
+import { gatherBlocks, inMemoryBlocks, type RowBlocks } from '../../src/io/row-blocks.js';
 import { selectColumns } from '../../src/io/sparse.js';
 import type { AnnData } from '../../src/io/types.js';
 import { flaggedIndices, preprocess, preprocessHighlyVariable, type PreprocessOptions } from '../../src/preprocess/index.js';
@@ -40,10 +40,18 @@ test('preprocessing in blocks of rows gives what preprocess gives, for every fla
     const hvg = flaggedIndices(whole.hvg.highly_variable);
     for (const [maxValues, cached] of [[600, false], [5000, true]] as const) {
       const cachePath = join(cacheDir, `${name}.blocks`);
-      const cache = cached ? (kept: RowBlocks) => cachedBlocks(kept, cachePath) : undefined;
-      const blocks = preprocessHighlyVariable({ X: inBlocksOf(maxValues), obs: data.obs, var: data.var, values: 'counts' }, options, { cache });
+      let made: BlockCache | undefined;
+      const cache = cached ? (kept: RowBlocks) => (made = cachedBlocks(kept, cachePath)) : undefined;
+      const passes: number[] = [];
+      const blocks = preprocessHighlyVariable({ X: inBlocksOf(maxValues), obs: data.obs, var: data.var, values: 'counts' }, options, { cache, onPass: (f) => f === 1 && passes.push(f) });
       const what = `${name}, blocks of ${maxValues} values${cached ? ', cached' : ''}`;
-      assert.ok(!existsSync(cachePath), `${what}: the cache is gone`);
+      assert.ok(passes.length >= 3, `${what}: every pass reports its end (${passes.length})`);
+      // The kept cells and genes by blocks: the counts and log values preprocess keeps whole.
+      assert.deepEqual(gatherBlocks(blocks.kept.counts), whole.data.layers!.get('counts')!, what);
+      assert.deepEqual(gatherBlocks(blocks.kept.X), whole.data.X, what);
+      assert.equal(made !== undefined, cached, what);
+      made?.dispose();
+      assert.ok(!existsSync(cachePath), `${what}: the cache is gone once disposed of`);
       assert.deepEqual([blocks.qc, blocks.hvg, blocks.normalize, blocks.log1p, blocks.summary], [whole.qc, whole.hvg, whole.normalize, whole.log1p, whole.summary], what);
       assert.deepEqual([blocks.obs, blocks.var, blocks.uns], [whole.data.obs, whole.data.var, whole.data.uns], what);
       assert.deepEqual(blocks.highlyVariable, hvg, what);
