@@ -9,6 +9,7 @@
  *
  *   npx tsx bench/umap-scale.ts                       # 100,000 points, all variants
  *   npx tsx bench/umap-scale.ts --n=30000 --only=ours,umap-learn
+ *   npx tsx bench/umap-scale.ts --n=1000000 --only=ours-1-thread,ours --knn-only=1   # NN-descent on one thread and on every core
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { umap } from '../src/embed/umap.js';
 import type { DenseMatrix } from '../src/io/types.js';
-import { knn } from '../src/neighbors/knn.js';
+import { knn, knnOnThreads } from '../src/neighbors/knn.js';
 import { umapPng } from '../src/plot/umap.js';
 import { mulberry32 } from '../src/random.js';
 import { gaussianMixture } from '../test/fixtures/points/mixture.js';
@@ -33,9 +34,11 @@ type Variant = (typeof VARIANTS)[number];
 const outDir = fileURLToPath(new URL('./out/', import.meta.url));
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const n = Number(arg('n') ?? 100_000);
+/** --knn-only=1: time and score the kNN of each variant, not its layout. */
+const knnOnly = arg('knn-only') === '1';
 const pointsFile = `${outDir}umap-scale-points.f32`;
 const embeddingFile = (variant: Variant) => `${outDir}umap-scale-${variant}.f32`;
-const knnFile = `${outDir}umap-scale-knn.i32`;
+const knnFile = (variant: Variant) => `${outDir}umap-scale-knn-${variant}.i32`;
 
 interface VariantResult {
   readonly variant: Variant;
@@ -58,14 +61,14 @@ async function runVariant(variant: Exclude<Variant, 'umap-learn'>): Promise<Vari
   const cpuStart = process.cpuUsage();
   const start = performance.now();
   const method = variant === 'exact-knn' ? 'exact' : 'auto';
-  const neighbours = knn(points, N_NEIGHBORS - 1, { method, seed: SEED });
+  const threads = variant === 'ours' ? availableParallelism() : 1;
+  const neighbours = await knnOnThreads(points, N_NEIGHBORS - 1, threads, { method, seed: SEED });
   const knnSeconds = (performance.now() - start) / 1000;
-  if (variant !== 'exact-knn') {
-    const threads = variant === 'ours' ? availableParallelism() : 1;
+  if (variant !== 'exact-knn' && !knnOnly) {
     const embedding = await umap(points, { nNeighbors: N_NEIGHBORS, seed: SEED, knn: neighbours, threads });
     writeFileSync(embeddingFile(variant), embedding.data);
-    if (variant === 'ours') writeFileSync(knnFile, neighbours.indices);
   }
+  if (variant !== 'exact-knn') writeFileSync(knnFile(variant), neighbours.indices);
   const cpu = process.cpuUsage(cpuStart);
   return { variant, seconds: (performance.now() - start) / 1000, knnSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMB: process.resourceUsage().maxRSS / 1024 };
 }
@@ -148,17 +151,17 @@ if (child) {
   for (const variant of VARIANTS.filter((v) => !only || only.includes(v))) {
     const stdout = variant === 'umap-learn'
       ? execFileSync('/usr/bin/python3', [fileURLToPath(new URL('./umap_learn.py', import.meta.url)), pointsFile, String(n), String(N_DIMS), String(SEED), embeddingFile(variant)], { encoding: 'utf8', maxBuffer: 1 << 20 })
-      : execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), `--n=${n}`, `--variant=${variant}`], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      : execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), `--n=${n}`, `--variant=${variant}`, `--knn-only=${knnOnly ? 1 : 0}`], { encoding: 'utf8', maxBuffer: 1 << 20 });
     const result: VariantResult & Record<string, unknown> = JSON.parse(stdout.trim().split('\n').at(-1)!);
-    if (variant !== 'exact-knn') {
+    if (variant !== 'exact-knn' && !knnOnly) {
       const bytes = readFileSync(embeddingFile(variant));
       const embedding = { nRows: n, nCols: 2, data: new Float32Array(bytes.buffer, bytes.byteOffset, n * 2) };
       Object.assign(result, score(points, embedding, trustSample, queries, exact));
       const names = Array.from({ length: N_CLUSTERS }, (_, c) => `component ${c}`);
       writeFileSync(`${outDir}umap-scale-${variant}.png`, umapPng(embedding, labels, names, { title: `${variant}: ${n} points x ${N_DIMS} dims` }));
     }
-    if (variant === 'ours') {
-      const bytes = readFileSync(knnFile);
+    if (variant === 'ours' || variant === 'ours-1-thread') {
+      const bytes = readFileSync(knnFile(variant));
       const found = new Int32Array(bytes.buffer, bytes.byteOffset, n * (N_NEIGHBORS - 1));
       let hits = 0;
       queries.forEach((q, i) => {
@@ -170,6 +173,9 @@ if (child) {
     console.log(JSON.stringify(result));
     results.push(result);
   }
-  writeFileSync(`${outDir}umap-scale.json`, JSON.stringify({ ...head, finished: new Date().toISOString(), results }, null, 2));
-  console.log(`wrote ${outDir}umap-scale.json`);
+  const ours = (['ours-1-thread', 'ours'] as const).filter((v) => results.some((r) => r.variant === v));
+  const sameGraph = ours.length === 2 ? readFileSync(knnFile(ours[0])).equals(readFileSync(knnFile(ours[1]))) : undefined;
+  const file = `${outDir}umap-scale${knnOnly ? '-knn' : ''}.json`;
+  writeFileSync(file, JSON.stringify({ ...head, finished: new Date().toISOString(), results, ...(sameGraph === undefined ? {} : { sameGraphOnEveryThreadCount: sameGraph }) }, null, 2));
+  console.log(`wrote ${file}`);
 }

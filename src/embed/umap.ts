@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { siblingModule, startWorker } from '../child-module.js';
 import type { DenseMatrix } from '../io/types.js';
-import { assertFinite, knn, spatialOrder, type KnnResult } from '../neighbors/knn.js';
+import { assertFinite, knnOnThreads, spatialOrder, type KnnResult } from '../neighbors/knn.js';
 import { fuzzyGraph, type WeightedGraph } from '../neighbors/graph.js';
 import { mulberry32 } from '../random.js';
 import { blockSeed, CONTROL, layoutEpoch, NEGATIVE_SAMPLE_RATE, type LayoutState, type LayoutWorkerData } from './layout.js';
@@ -314,7 +314,7 @@ export async function umap(latents: DenseMatrix, options: UmapOptions = {}): Pro
       throw new RangeError(`umap: precomputed kNN has ${neighbours.nRows} rows x ${neighbours.k}, need ${n} x >= ${nNeighborsWithSelf - 1}`);
     }
   } else {
-    neighbours = knn(latents, nNeighborsWithSelf - 1, { signal, seed, onProgress: onProgress && ((f) => onProgress(f * knnShare, 'knn')) });
+    neighbours = await knnOnThreads(latents, nNeighborsWithSelf - 1, threads, { signal, seed, onProgress: onProgress && ((f) => onProgress(f * knnShare, 'knn')) });
   }
   await yieldToEventLoop();
   signal?.throwIfAborted();

@@ -12,7 +12,7 @@
  */
 import type { DenseMatrix } from '../io/types.js';
 import { heapReplaceTop, heapsToNeighbours } from './heap.js';
-import { nnDescent } from './nndescent.js';
+import { nnDescent, nnDescentOnThreads } from './nndescent.js';
 
 export interface KnnResult {
   readonly nRows: number;
@@ -110,8 +110,8 @@ export function assertFinite(matrix: DenseMatrix, caller: string): void {
   }
 }
 
-/** The k nearest neighbours of every row among the other rows. Requires 1 <= k < nRows and finite values. */
-export function knn(points: DenseMatrix, k: number, options: KnnOptions = {}): KnnResult {
+/** The search `knn` runs, after checking its arguments. */
+function checkedMethod(points: DenseMatrix, k: number, options: KnnOptions): 'exact' | 'nndescent' {
   const { nRows: n, nCols: d, data } = points;
   if (!Number.isInteger(k) || k < 1 || k >= n) {
     throw new RangeError(`knn: k must be an integer in [1, ${n - 1}] for ${n} rows, got ${k}`);
@@ -119,7 +119,17 @@ export function knn(points: DenseMatrix, k: number, options: KnnOptions = {}): K
   if (data.length !== n * d) throw new RangeError(`knn: data length ${data.length} != ${n} x ${d}`);
   assertFinite(points, 'knn');
   const method = options.method ?? 'auto';
-  return method === 'nndescent' || (method === 'auto' && n > APPROXIMATE_ABOVE) ? nnDescent(points, k, options) : exactKnn(points, k, options);
+  return method === 'nndescent' || (method === 'auto' && n > APPROXIMATE_ABOVE) ? 'nndescent' : 'exact';
+}
+
+/** The k nearest neighbours of every row among the other rows. Requires 1 <= k < nRows and finite values. */
+export function knn(points: DenseMatrix, k: number, options: KnnOptions = {}): KnnResult {
+  return checkedMethod(points, k, options) === 'nndescent' ? nnDescent(points, k, options) : exactKnn(points, k, options);
+}
+
+/** knn with NN-descent's trees built on `threads` threads: the same graph as knn's. */
+export async function knnOnThreads(points: DenseMatrix, k: number, threads: number, options: KnnOptions = {}): Promise<KnnResult> {
+  return checkedMethod(points, k, options) === 'nndescent' ? nnDescentOnThreads(points, k, threads, options) : exactKnn(points, k, options);
 }
 
 /** The exact search (kd-tree leaves with box pruning) behind `knn`. */

@@ -6,6 +6,7 @@
  * round changes fewer than DELTA * n * k heap entries. One seeded pass order: a seed fixes the graph.
  */
 import type { DenseMatrix } from '../io/types.js';
+import { siblingModule, startWorker } from '../child-module.js';
 import { mulberry32 } from '../random.js';
 import { heapReplaceTop, heapsToNeighbours } from './heap.js';
 import type { KnnOptions, KnnResult } from './knn.js';
@@ -118,24 +119,30 @@ function rpTreeLeaves(data: Float32Array, d: number, order: Int32Array, leafSize
   }
 }
 
-/**
- * Approximate k nearest neighbours of every row among the other rows (`knn` checks the arguments).
- * Trees: umap-learn's choice for pynndescent, min(64, 5 + round(sqrt(n) / 20)); rounds at most max(5, round(log2 n)).
- */
-export function nnDescent(points: DenseMatrix, k: number, options: KnnOptions = {}): KnnResult {
-  const { nRows: n, nCols: d, data } = points;
-  const random = mulberry32(options.seed ?? 0);
-  const heaps = new NeighbourHeaps(n, k);
-  const nTrees = Math.min(64, 5 + Math.round(Math.sqrt(n) / 20));
-  const maxRounds = Math.max(5, Math.round(Math.log2(n)));
-  const leafSize = Math.max(10, k + 1);
-  const progress = (f: number) => options.onProgress?.(f);
+/** The shape of one NN-descent run: umap-learn's choices for pynndescent. */
+function descentShape(n: number, k: number) {
+  return {
+    nTrees: Math.min(64, 5 + Math.round(Math.sqrt(n) / 20)),
+    maxRounds: Math.max(5, Math.round(Math.log2(n))),
+    leafSize: Math.max(10, k + 1),
+  };
+}
 
+/** What the tree phase gives a thread: its heaps' rows and squared distances (all entries new). */
+export interface TreeHeaps {
+  readonly index: Int32Array;
+  readonly dist2: Float64Array;
+}
+
+/** The heaps the leaves of the random-projection trees of `seeds` (one seed per tree) give: every pair in a leaf offered to both. */
+export function treeHeaps(points: DenseMatrix, k: number, seeds: readonly number[], onTree: () => void = () => {}): TreeHeaps {
+  const { nRows: n, nCols: d, data } = points;
+  const heaps = new NeighbourHeaps(n, k);
+  const { leafSize } = descentShape(n, k);
   const order = new Int32Array(n);
-  for (let t = 0; t < nTrees; t++) {
-    options.signal?.throwIfAborted();
+  for (const seed of seeds) {
     for (let i = 0; i < n; i++) order[i] = i;
-    rpTreeLeaves(data, d, order, leafSize, random, (start, end) => {
+    rpTreeLeaves(data, d, order, leafSize, mulberry32(seed), (start, end) => {
       for (let a = start; a < end; a++) {
         for (let b = a + 1; b < end; b++) {
           const p = order[a];
@@ -146,8 +153,109 @@ export function nnDescent(points: DenseMatrix, k: number, options: KnnOptions = 
         }
       }
     });
-    progress((0.3 * (t + 1)) / nTrees);
+    onTree();
   }
+  return { index: heaps.index, dist2: heaps.dist2 };
+}
+
+/** Each point's k nearest among the threads' tree heaps, in a canonical order (descending by distance, then row: a max-heap), all new. */
+function mergeTreeHeaps(parts: readonly TreeHeaps[], n: number, k: number): NeighbourHeaps {
+  const heaps = new NeighbourHeaps(n, k);
+  const slots = Array.from({ length: parts.length * k }, (_, s) => s);
+  const entries = { index: new Int32Array(parts.length * k), dist2: new Float64Array(parts.length * k) };
+  for (let i = 0; i < n; i++) {
+    let count = 0;
+    for (const part of parts) {
+      for (let m = 0; m < k; m++) {
+        const j = part.index[i * k + m];
+        if (j < 0) continue;
+        let seen = false;
+        for (let c = 0; c < count && !seen; c++) seen = entries.index[c] === j;
+        if (seen) continue;
+        entries.index[count] = j;
+        entries.dist2[count++] = part.dist2[i * k + m];
+      }
+    }
+    const ranked = slots.slice(0, count).sort((a, b) => entries.dist2[a] - entries.dist2[b] || entries.index[a] - entries.index[b]).slice(0, k);
+    // The nearest last: an array sorted by descending key is a max-heap, the same whatever the threads were.
+    ranked.reverse().forEach((slot, m) => {
+      const at = i * k + (k - ranked.length) + m;
+      heaps.index[at] = entries.index[slot];
+      heaps.dist2[at] = entries.dist2[slot];
+      heaps.isNew[at] = 1;
+    });
+  }
+  return heaps;
+}
+
+/** Seeds of the trees, one each, drawn first: a tree is the same whichever thread builds it. */
+function treeSeeds(random: () => number, nTrees: number): number[] {
+  return Array.from({ length: nTrees }, () => Math.floor(random() * 2 ** 32));
+}
+
+/**
+ * Approximate k nearest neighbours of every row among the other rows (`knn` checks the arguments).
+ * Trees: umap-learn's choice for pynndescent, min(64, 5 + round(sqrt(n) / 20)); rounds at most max(5, round(log2 n)).
+ */
+export function nnDescent(points: DenseMatrix, k: number, options: KnnOptions = {}): KnnResult {
+  const random = mulberry32(options.seed ?? 0);
+  const seeds = treeSeeds(random, descentShape(points.nRows, k).nTrees);
+  let built = 0;
+  const trees = treeHeaps(points, k, seeds, () => {
+    options.signal?.throwIfAborted();
+    options.onProgress?.((TREE_SHARE * ++built) / seeds.length);
+  });
+  return descend(points, mergeTreeHeaps([trees], points.nRows, k), random, options);
+}
+
+/** nnDescent with its trees split over `threads` threads (./tree-worker.ts): the same graph, whatever the number of threads. */
+export async function nnDescentOnThreads(points: DenseMatrix, k: number, threads: number, options: KnnOptions = {}): Promise<KnnResult> {
+  const random = mulberry32(options.seed ?? 0);
+  const seeds = treeSeeds(random, descentShape(points.nRows, k).nTrees);
+  const nThreads = Math.max(1, Math.min(threads, seeds.length));
+  const shared = new Float32Array(new SharedArrayBuffer(points.data.byteLength));
+  shared.set(points.data);
+  const sharedPoints = { nRows: points.nRows, nCols: points.nCols, data: shared };
+  const mine = seeds.filter((_, t) => t % nThreads === 0);
+  const workers = Array.from({ length: nThreads - 1 }, (_, w) => {
+    const workerData: TreeWorkerData = { points: sharedPoints, k, seeds: seeds.filter((_, t) => t % nThreads === w + 1) };
+    const worker = startWorker(TREE_WORKER, { workerData });
+    return { worker, heaps: new Promise<TreeHeaps>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`knn: a tree worker exited (code ${code}) before it answered`)));
+    }) };
+  });
+  try {
+    let built = 0;
+    const own = treeHeaps(sharedPoints, k, mine, () => {
+      options.signal?.throwIfAborted();
+      options.onProgress?.((TREE_SHARE * ++built * nThreads) / seeds.length);
+    });
+    const parts = [own, ...(await Promise.all(workers.map((w) => w.heaps)))];
+    return descend(points, mergeTreeHeaps(parts, points.nRows, k), random, options);
+  } finally {
+    await Promise.all(workers.map(({ worker }) => worker.terminate()));
+  }
+}
+
+/** What a tree worker builds: the shared points, k, and the seeds of its trees. */
+export interface TreeWorkerData {
+  readonly points: DenseMatrix;
+  readonly k: number;
+  readonly seeds: number[];
+}
+
+const TREE_WORKER = siblingModule(import.meta.url, 'tree-worker');
+/** The share of the progress bar the trees fill (the joins the rest). */
+const TREE_SHARE = 0.3;
+
+/** The rounds of local joins from the tree heaps, until a round changes fewer than DELTA * n * k entries. */
+function descend(points: DenseMatrix, heaps: NeighbourHeaps, random: () => number, options: KnnOptions): KnnResult {
+  const { nRows: n, nCols: d, data } = points;
+  const { k } = heaps;
+  const { maxRounds } = descentShape(n, k);
+  const progress = (f: number) => options.onProgress?.(f);
   // Heaps a small leaf left short get random points, as pynndescent's init_random.
   for (let i = 0; i < n; i++) {
     while (heaps.index[i * k] < 0) {
@@ -207,7 +315,7 @@ export function nnDescent(points: DenseMatrix, k: number, options: KnnOptions = 
         }
       }
     }
-    progress(0.3 + (0.7 * (round + 1)) / maxRounds);
+    progress(TREE_SHARE + ((1 - TREE_SHARE) * (round + 1)) / maxRounds);
     if (updates <= DELTA * n * k) break;
   }
   progress(1);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { knn } from '../../src/neighbors/knn.js';
+import { knn, knnOnThreads } from '../../src/neighbors/knn.js';
 import type { DenseMatrix } from '../../src/io/types.js';
 import { gaussianMixture } from '../fixtures/points/mixture.js';
 
@@ -91,6 +91,13 @@ test('NN-descent finds >= 95 % of the exact neighbours, the same ones for a seed
     const dist = Array.from(approximate.distances.subarray(i * k, i * k + k));
     assert.deepEqual(dist, [...dist].sort((a, b) => a - b));
   }
+});
+
+test('NN-descent with its trees on threads gives the graph it gives on one', async () => {
+  const { points } = gaussianMixture(3000, 16, 8, 7);
+  const one = knn(points, 14, { method: 'nndescent', seed: 3 });
+  for (const threads of [1, 2, 3]) assert.deepEqual(await knnOnThreads(points, 14, threads, { method: 'nndescent', seed: 3 }), one, `${threads} threads`);
+  assert.deepEqual(await knnOnThreads(points, 14, 2, { method: 'exact' }), knn(points, 14, { method: 'exact' }), 'the exact search ignores threads');
 });
 
 test('NN-descent handles duplicates and tiny inputs', () => {
