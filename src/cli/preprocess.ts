@@ -5,8 +5,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cachedBlocks, type BlockCache } from '../io/block-cache.js';
-import { withDatasetBlocks, type RowBlocks } from '../io/index.js';
+import { cacheAt } from '../io/block-cache.js';
+import { withDatasetBlocks } from '../io/index.js';
 import { PREPROCESS_KEYS, preprocessOptions, readOptions, resolveParams } from '../pipeline/params.js';
 import { hvgCsv, preprocessHighlyVariable, qcCellsCsv, type DatasetInBlocks, type HighlyVariableResult } from '../preprocess/index.js';
 import { commandParams, splitCommandWords, UsageError } from './args.js';
@@ -17,15 +17,14 @@ export const usage = `preprocess FILE --out DIR [--params params.json] [--KEY VA
 export async function writePreprocessTables(dataset: DatasetInBlocks, outDir: string, params: unknown): Promise<HighlyVariableResult> {
   await mkdir(outDir, { recursive: true });
   // The passes after QC read the kept cells and genes back from the output folder rather than decompress the file again.
-  let cached: BlockCache | undefined;
-  const cache = (kept: RowBlocks) => (cached = cachedBlocks(kept, join(outDir, `.blocks-${process.pid}.tmp`)));
+  const cache = cacheAt(join(outDir, `.blocks-${process.pid}.tmp`));
   try {
-    const result = preprocessHighlyVariable(dataset, preprocessOptions(resolveParams(params)), { cache });
+    const result = preprocessHighlyVariable(dataset, preprocessOptions(resolveParams(params)), { cache: cache.make });
     await writeFile(join(outDir, 'qc_cells.csv'), qcCellsCsv(dataset.obs.index, result.qc));
     await writeFile(join(outDir, 'hvg.csv'), hvgCsv(result.var.index, result.hvg));
     return result;
   } finally {
-    cached?.dispose();
+    cache.dispose();
   }
 }
 

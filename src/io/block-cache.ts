@@ -2,7 +2,8 @@
  * A matrix read by blocks whose first pass also writes each decoded block to a temporary file, so that later
  * passes read its bytes back instead of decompressing the dataset again: a streaming preprocess makes several.
  */
-import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { readAllSync, writeAllSync } from './fd.js';
 import type { RowBlocks } from './row-blocks.js';
 import type { CsrMatrix } from './types.js';
 
@@ -19,19 +20,7 @@ export interface BlockCache extends RowBlocks {
   dispose(): void;
 }
 
-function bytesOf(array: Int32Array | Float32Array): Uint8Array {
-  return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
-}
-
-function readInto<T extends Int32Array | Float32Array>(fd: number, array: T, position: number): T {
-  const bytes = bytesOf(array);
-  for (let done = 0; done < bytes.length; ) {
-    const read = readSync(fd, bytes, done, bytes.length - done, position + done);
-    if (read === 0) throw new Error(`block cache: the file ends ${bytes.length - done} bytes early`);
-    done += read;
-  }
-  return array;
-}
+const readInto = <T extends Int32Array | Float32Array>(fd: number, array: T, position: number) => readAllSync(fd, array, position, 'block cache');
 
 /** `source` read once through a cache file at `path` (created anew; the caller disposes of it). */
 export function cachedBlocks(source: RowBlocks, path: string): BlockCache {
@@ -58,9 +47,8 @@ export function cachedBlocks(source: RowBlocks, path: string): BlockCache {
       source.eachBlock((block: CsrMatrix, first) => {
         const nnz = block.indptr[block.nRows]!;
         for (const array of [block.indptr, block.indices.subarray(0, nnz), block.data.subarray(0, nnz)]) {
-          const bytes = bytesOf(array);
-          for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, offset + done);
-          offset += bytes.length;
+          writeAllSync(fd, array, offset);
+          offset += array.byteLength;
         }
         written.push({ first, nRows: block.nRows, nnz, offset: offset - 4 * (block.nRows + 1 + 2 * nnz) });
         visit(block, first);
@@ -74,4 +62,10 @@ export function cachedBlocks(source: RowBlocks, path: string): BlockCache {
       rmSync(path, { force: true });
     },
   };
+}
+
+/** A cache made on demand at `path` (preprocessHighlyVariable's `cache`), and the disposal of whatever was made. */
+export function cacheAt(path: string): { readonly make: (source: RowBlocks) => BlockCache; dispose(): void } {
+  let made: BlockCache | undefined;
+  return { make: (source) => (made = cachedBlocks(source, path)), dispose: () => made?.dispose() };
 }

@@ -3,8 +3,9 @@
  * 'SCGX', so one gene's values for every cell are two small reads: `indptr` (uint32, genes + 1), then that gene's
  * slice of `cells` (uint32 cell indices, ascending) and `values` (float32). The gene names are in the header.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { atomically } from './atomic.js';
+import { writeAllSync } from './fd.js';
 import { BLOCK_DTYPES, blockFileHead, BlockFileError, parseHeader, PREAMBLE_BYTES, readPreamble, type BlockHeader } from './block-file.js';
 import { asRowBlocks, type RowBlocks } from './row-blocks.js';
 import type { CsrMatrix } from './types.js';
@@ -21,11 +22,6 @@ const GENE_RANGES = 64;
 interface ExpressionHeader extends BlockHeader {
   n_cells: number;
   genes: string[];
-}
-
-function writeAllSync(fd: number, array: Uint32Array | Float32Array, position: number): void {
-  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
-  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
 }
 
 /** Consecutive gene ranges [first, last) of about nnz / GENE_RANGES stored values each (a gene never split). */
@@ -72,7 +68,7 @@ export async function writeExpressionFile(path: string, source: CsrMatrix | RowB
   await atomically(path, async (temporary) => {
     const fd = openSync(temporary, 'wx');
     try {
-      writeSync(fd, head, 0, head.length, 0);
+      writeAllSync(fd, head, 0);
       writeAllSync(fd, indptr, dataStart + header.blocks.indptr!.offset);
       // Each range's buffered entries (gene, cell, value) in cell order; `written` counts each gene's values already in the file.
       const buffered = ranges.map(([first, last]) => {

@@ -13,6 +13,7 @@ const CHUNK = 1 << 16;
 const GZIP_LEVEL = 1;
 
 type Encodable = Parameters<H5Group['create_dataset']>[0]['data'];
+type Numeric1d = Float32Array | Float64Array | Int32Array | Int8Array | Int16Array;
 
 function encode(node: { create_attribute: H5Group['create_attribute'] }, type: string, version: string): void {
   node.create_attribute('encoding-type', type);
@@ -20,7 +21,7 @@ function encode(node: { create_attribute: H5Group['create_attribute'] }, type: s
 }
 
 /** Writes a numeric array as an anndata `array`; `gzipLevel` is for bench/h5-gzip.ts, which weighs the levels. */
-export function writeArray(group: H5Group, name: string, data: Float32Array | Float64Array | Int32Array | Int8Array | Int16Array, shape = [data.length], gzipLevel = GZIP_LEVEL): void {
+export function writeArray(group: H5Group, name: string, data: Numeric1d, shape = [data.length], gzipLevel = GZIP_LEVEL): void {
   const compress = data.length >= 1024;
   const options = compress
     ? { chunks: shape.length === 1 ? [Math.min(CHUNK, data.length)] : [Math.max(1, Math.min(shape[0]!, Math.floor(CHUNK / shape[1]!))), shape[1]!], compression: 'gzip' as const, compression_opts: gzipLevel }
@@ -29,14 +30,9 @@ export function writeArray(group: H5Group, name: string, data: Float32Array | Fl
     encode(group.create_dataset({ name, data: data as Encodable, shape, ...options }), 'array', '0.2.0');
     return;
   }
-  // Large 1-D arrays go through h5wasm's heap (2 GiB at most) a slice at a time.
-  const dataset = group.create_dataset({ name, data: data.subarray(0, SLICE_ELEMENTS) as Encodable, shape: [SLICE_ELEMENTS], maxshape: [null], ...options });
-  dataset.resize([data.length]);
-  for (let start = SLICE_ELEMENTS; start < data.length; start += SLICE_ELEMENTS) {
-    const end = Math.min(data.length, start + SLICE_ELEMENTS);
-    dataset.write_slice([[start, end]], data.subarray(start, end));
-  }
-  encode(dataset, 'array', '0.2.0');
+  const array = appendableArray(group, name, gzipLevel);
+  array.append(data);
+  array.close(data);
 }
 
 function writeStrings(group: H5Group, name: string, values: readonly string[]): void {
@@ -51,16 +47,16 @@ function codesArray(codes: Int32Array, nCategories: number): Int8Array | Int16Ar
   return codes;
 }
 
-/** A 1-D dataset written a block at a time (its length unknown at first), chunked and compressed as writeArray's. */
-function appendableArray(group: H5Group, name: string) {
+/** A 1-D dataset written a block at a time (its length unknown at first), chunked and compressed; every slice goes through h5wasm's heap (2 GiB at most) on its own. */
+function appendableArray(group: H5Group, name: string, gzipLevel = GZIP_LEVEL) {
   let dataset: ReturnType<H5Group['create_dataset']> | undefined;
   let length = 0;
   return {
-    append(values: Float32Array | Int32Array): void {
+    append(values: Numeric1d): void {
       for (let start = 0; start < values.length; start += SLICE_ELEMENTS) {
         const slice = values.subarray(start, Math.min(values.length, start + SLICE_ELEMENTS));
         if (!dataset) {
-          dataset = group.create_dataset({ name, data: slice as Encodable, shape: [slice.length], maxshape: [null], chunks: [CHUNK], compression: 'gzip', compression_opts: GZIP_LEVEL });
+          dataset = group.create_dataset({ name, data: slice as Encodable, shape: [slice.length], maxshape: [null], chunks: [CHUNK], compression: 'gzip', compression_opts: gzipLevel });
         } else {
           dataset.resize([length + slice.length]);
           dataset.write_slice([[length, length + slice.length]], slice);
@@ -69,7 +65,7 @@ function appendableArray(group: H5Group, name: string) {
       }
     },
     /** Ends the array; `empty` is written when no block held a value. */
-    close(empty: Float32Array | Int32Array): void {
+    close(empty: Numeric1d): void {
       if (dataset) encode(dataset, 'array', '0.2.0');
       else writeArray(group, name, empty);
     },

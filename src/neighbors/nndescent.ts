@@ -188,9 +188,20 @@ function mergeTreeHeaps(parts: readonly TreeHeaps[], n: number, k: number): Neig
   return heaps;
 }
 
-/** Seeds of the trees, one each, drawn first: a tree is the same whichever thread builds it. */
-function treeSeeds(random: () => number, nTrees: number): number[] {
-  return Array.from({ length: nTrees }, () => Math.floor(random() * 2 ** 32));
+/**
+ * The run's generator and its trees' seeds, one each, drawn first (a tree is the same whichever thread builds it),
+ * and the progress of the trees built on this thread, each standing for `treesPerTree` of them.
+ */
+function startDescent(points: DenseMatrix, k: number, options: KnnOptions, treesPerTree = 1) {
+  const random = mulberry32(options.seed ?? 0);
+  const seeds = Array.from({ length: descentShape(points.nRows, k).nTrees }, () => Math.floor(random() * 2 ** 32));
+  let built = 0;
+  const onTree = () => {
+    options.signal?.throwIfAborted();
+    built += treesPerTree;
+    options.onProgress?.((TREE_SHARE * Math.min(built, seeds.length)) / seeds.length);
+  };
+  return { random, seeds, onTree };
 }
 
 /**
@@ -198,21 +209,14 @@ function treeSeeds(random: () => number, nTrees: number): number[] {
  * Trees: umap-learn's choice for pynndescent, min(64, 5 + round(sqrt(n) / 20)); rounds at most max(5, round(log2 n)).
  */
 export function nnDescent(points: DenseMatrix, k: number, options: KnnOptions = {}): KnnResult {
-  const random = mulberry32(options.seed ?? 0);
-  const seeds = treeSeeds(random, descentShape(points.nRows, k).nTrees);
-  let built = 0;
-  const trees = treeHeaps(points, k, seeds, () => {
-    options.signal?.throwIfAborted();
-    options.onProgress?.((TREE_SHARE * ++built) / seeds.length);
-  });
-  return descend(points, mergeTreeHeaps([trees], points.nRows, k), random, options);
+  const { random, seeds, onTree } = startDescent(points, k, options);
+  return descend(points, mergeTreeHeaps([treeHeaps(points, k, seeds, onTree)], points.nRows, k), random, options);
 }
 
 /** nnDescent with its trees split over `threads` threads (./tree-worker.ts): the same graph, whatever the number of threads. */
 export async function nnDescentOnThreads(points: DenseMatrix, k: number, threads: number, options: KnnOptions = {}): Promise<KnnResult> {
-  const random = mulberry32(options.seed ?? 0);
-  const seeds = treeSeeds(random, descentShape(points.nRows, k).nTrees);
-  const nThreads = Math.max(1, Math.min(threads, seeds.length));
+  const nThreads = Math.max(1, Math.min(threads, descentShape(points.nRows, k).nTrees));
+  const { random, seeds, onTree } = startDescent(points, k, options, nThreads);
   const shared = new Float32Array(new SharedArrayBuffer(points.data.byteLength));
   shared.set(points.data);
   const sharedPoints = { nRows: points.nRows, nCols: points.nCols, data: shared };
@@ -227,11 +231,7 @@ export async function nnDescentOnThreads(points: DenseMatrix, k: number, threads
     }) };
   });
   try {
-    let built = 0;
-    const own = treeHeaps(sharedPoints, k, mine, () => {
-      options.signal?.throwIfAborted();
-      options.onProgress?.((TREE_SHARE * ++built * nThreads) / seeds.length);
-    });
+    const own = treeHeaps(sharedPoints, k, mine, onTree);
     const parts = [own, ...(await Promise.all(workers.map((w) => w.heaps)))];
     return descend(points, mergeTreeHeaps(parts, points.nRows, k), random, options);
   } finally {

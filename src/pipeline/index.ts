@@ -9,7 +9,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { umap } from '../embed/umap.js';
-import { cachedBlocks, type BlockCache } from '../io/block-cache.js';
+import { cacheAt } from '../io/block-cache.js';
 import { withDatasetBlocks, type DatasetBlocks } from '../io/index.js';
 import { gatherBlocks, inMemoryBlocks, subsetBlocks } from '../io/row-blocks.js';
 import type { AnnData, DenseMatrix } from '../io/types.js';
@@ -61,7 +61,6 @@ async function checksum(path: string, onProgress: (fraction: number) => void): P
 export interface Cells {
   readonly pre: HighlyVariableResult;
   readonly kept: Int32Array;
-  readonly highlyVariable: Int32Array;
   readonly conditions: Covariate[];
   readonly label?: Covariate;
 }
@@ -78,7 +77,6 @@ export function preprocessCells(dataset: DatasetInBlocks, params: PipelineParams
   return {
     pre,
     kept,
-    highlyVariable: pre.highlyVariable,
     conditions: covariates.conditions.map((c) => keepCells(c, kept)),
     label: covariates.label && keepCells(covariates.label, kept),
   };
@@ -91,7 +89,7 @@ export function modelInputs(cells: Cells, params: SettledParams): ModelInputs {
   const nb = params.likelihood === 'nb';
   return {
     x: nb ? pre.counts : params.scale ? scale(pre.X, { maxValue: SCALE_CLIP }).matrix : pre.X,
-    geneNames: Array.from(cells.highlyVariable, (g) => pre.var.index[g]!),
+    geneNames: Array.from(pre.highlyVariable, (g) => pre.var.index[g]!),
     ...(nb && totals?.kind === 'numeric' ? { libSize: Float32Array.from(totals.values) } : {}),
     conditions: cells.conditions.map((c) => ({ name: c.name, categories: c.categories, codes: c.codes })),
     ...(cells.label ? { labels: { categories: cells.label.categories, codes: cells.label.codes } } : {}),
@@ -112,14 +110,14 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
   const sha256 = await checksum(job.inputPath, (f) => stages.report('read', f, `reading ${basename(job.inputPath)}`));
   await mkdir(dirname(job.outDir), { recursive: true });
   // The passes after QC, the markers and the result files read the kept cells from this cache, not the input again.
-  let cache: BlockCache | undefined;
+  const cache = cacheAt(keptCachePath(job.outDir));
   try {
     const { read, cells, warnings } = await withDatasetBlocks(job.inputPath, readOptions(given), (dataset) => {
       const covariates = readCovariates(dataset.obs, given);
       let step: PreprocessStep = 'qc';
       stages.enter('qc', `QC of ${dataset.X.nRows} cells x ${dataset.X.nCols} genes`);
       const preprocessed = preprocessCells(dataset, given, covariates, {
-        cache: (kept) => (cache = cachedBlocks(kept, keptCachePath(job.outDir))),
+        cache: cache.make,
         onStep: (next) => {
           step = next;
           if (step === 'hvg') stages.enter('hvg', 'highly variable genes');
@@ -129,10 +127,10 @@ export async function runPipeline(job: PipelineJob, options: PipelineRunOptions 
       const { format, matrix, values, X } = dataset;
       return { read: { format, matrix, values, nObs: X.nRows, nVars: X.nCols }, cells: preprocessed, warnings: [...covariates.warnings] };
     });
-    stages.report('hvg', 1, `${cells.kept.length} cells, ${cells.highlyVariable.length} highly variable genes`);
+    stages.report('hvg', 1, `${cells.kept.length} cells, ${cells.pre.highlyVariable.length} highly variable genes`);
     return await analyse(job, { given, signal, stages, startedAt, sha256, read, cells, warnings });
   } finally {
-    cache?.dispose();
+    cache.dispose();
   }
 }
 
@@ -220,7 +218,7 @@ async function analyse(job: PipelineJob, { given, signal, stages, startedAt, sha
       finished_at: new Date().toISOString(),
       input: { name: basename(job.inputPath), sha256, format: read.format, matrix: read.matrix, values: read.values, n_obs: read.nObs, n_vars: read.nVars },
       cells: { input: read.nObs, kept: cells.kept.length },
-      genes: { input: read.nVars, kept: pre.var.index.length, highly_variable: cells.highlyVariable.length },
+      genes: { input: read.nVars, kept: pre.var.index.length, highly_variable: pre.highlyVariable.length },
       clusters: { count: clusters.names.length, names: clusters.names, sizes: clusters.sizes },
       training: { epochs: training.history.length, best_epoch: training.bestEpoch, stopped_early: training.stoppedEarly, nan_rollbacks: training.nanRollbacks },
       markers: { cells: markerCells.nRows },
