@@ -19,8 +19,11 @@ COPY src ./src
 COPY schemas ./schemas
 # `npm run build` also copies the h5wasm loader hook (plain .mjs) next to the compiled reader and bundles the
 # web page (src/web) into dist/web, which the API serves at /.
+# koffi's native binary is an optional package of its own, which --omit=optional leaves out: it is put back by name.
 RUN npm run build \
- && npm prune --omit=dev --omit=optional
+ && npm prune --omit=dev --omit=optional \
+ && npm install --no-save --omit=dev --omit=optional --ignore-scripts \
+      "@koromix/koffi-linux-$(node -p process.arch)@$(node -p "require('./package-lock.json').packages['node_modules/koffi'].version")"
 
 # ---- cpu: the API and CPU workers
 FROM ${NODE_IMAGE} AS cpu
@@ -29,9 +32,9 @@ ENV NODE_ENV=production \
     PORT=8080 \
     STORAGE_URL=file:///data \
     SCGMDVAE_BACKEND=wasm
-# Plots draw their labels with a system font.
+# Plots draw their labels with a system font; the model's matrix products run on OpenBLAS (src/model/matmul.ts).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends fonts-dejavu-core \
+ && apt-get install -y --no-install-recommends fonts-dejavu-core libopenblas0-pthread \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 scgmdvae \
  && useradd --system --uid 10001 --gid scgmdvae --home-dir /app scgmdvae \
@@ -68,7 +71,7 @@ RUN npm ci --omit=dev
 FROM gpu-base AS gpu
 # libvulkan1 and the graphics capability serve the webgpu backend; tfjs-node-gpu needs only compute.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libvulkan1 fonts-dejavu-core \
+ && apt-get install -y --no-install-recommends libvulkan1 fonts-dejavu-core libopenblas0-pthread \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 scgmdvae \
  && useradd --system --uid 10001 --gid scgmdvae --home-dir /app scgmdvae \

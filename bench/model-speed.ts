@@ -1,7 +1,7 @@
 /** Speed figures for bench/model.ts item 5, measured on whichever backend this process picked. */
 import * as tf from '@tensorflow/tfjs';
 import { fitModel, type FitConfig } from '../src/model/index.js';
-import { registerTransposingMatMulGradient } from '../src/model/backend.js';
+import { activeNativeBlas, registerMatMulGradient } from '../src/model/matmul.js';
 import { fitConfig, resolveParams, settleParams } from '../src/pipeline/params.js';
 import { Rng } from '../src/random.js';
 
@@ -24,20 +24,6 @@ export function syntheticExpression(seed: number, cells = 10_000, genes = 2_000)
   return { nRows: cells, nCols: genes, data };
 }
 
-/** Stock tfjs BatchMatMul gradient (matMul with transpose flags), to measure what the override saves. */
-function registerFlaggedMatMulGradient(): void {
-  tf.registerGradient({
-    kernelName: tf.BatchMatMul,
-    inputsToSave: ['a', 'b'],
-    gradFunc: (dy, [a, b], attrs) => {
-      const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
-      const g = dy as tf.Tensor;
-      if (transposeA || transposeB) throw new Error('the model only multiplies untransposed operands');
-      return { a: () => tf.matMul(g, b, false, true), b: () => tf.matMul(a, g, true, false) };
-    },
-  });
-}
-
 /**
  * One epoch of the product's default model (no validation split, no placement) on the synthetic matrix, at the
  * default batch size or `batchSize`; on wasm with `compareStockGradient`, a second epoch with the stock gradient,
@@ -56,10 +42,10 @@ export async function speedOnCurrentBackend(seed: number, batchSize?: number, co
   const seconds = await epoch();
   const backend = tf.getBackend();
   let stock: number | undefined;
-  if (backend === 'wasm' && compareStockGradient) {
-    registerFlaggedMatMulGradient();
+  if (backend === 'wasm' && compareStockGradient && !activeNativeBlas()) {
+    registerMatMulGradient(true);
     stock = await epoch();
-    registerTransposingMatMulGradient();
+    registerMatMulGradient();
   }
   return {
     backend,

@@ -3,6 +3,7 @@
  * `webgpu` package), wasm, cpu — in that order unless forced by option or SCGMDVAE_BACKEND.
  */
 import * as tf from '@tensorflow/tfjs';
+import { loadNativeBlas, registerMatMulGradient, registerNativeMatMul } from './matmul.js';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
@@ -11,6 +12,8 @@ export interface BackendChoice {
   readonly name: BackendName;
   /** Why each earlier candidate was skipped. */
   readonly skipped: { name: BackendName; reason: string }[];
+  /** What the backend said of itself when it started (wasm: where its matrix products run). */
+  readonly note?: string;
 }
 
 export interface PickBackendOptions {
@@ -52,9 +55,9 @@ async function choose(options: PickBackendOptions): Promise<BackendChoice> {
   const skipped: { name: BackendName; reason: string }[] = [];
   for (const name of candidates) {
     try {
-      await INITIALISERS[name]();
-      log(`scgmdvae: tfjs backend '${name}'${forced ? ' (forced)' : ''}`);
-      return { name, skipped };
+      const note = (await INITIALISERS[name]()) ?? undefined;
+      log(`scgmdvae: tfjs backend '${name}'${forced ? ' (forced)' : ''}${note ? `; ${note}` : ''}`);
+      return { name, skipped, ...(note ? { note } : {}) };
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       skipped.push({ name, reason });
@@ -74,7 +77,8 @@ async function importOptional(specifier: string): Promise<unknown> {
   return import(specifier);
 }
 
-const INITIALISERS: Record<BackendName, () => Promise<void>> = {
+/** Each starts its backend and may say something of it. */
+const INITIALISERS: Record<BackendName, () => Promise<string | void>> = {
   async tensorflow() {
     let lastError: unknown;
     for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
@@ -103,39 +107,17 @@ const INITIALISERS: Record<BackendName, () => Promise<void>> = {
   async wasm() {
     await import('@tensorflow/tfjs-backend-wasm');
     await activate('wasm');
-    registerTransposingMatMulGradient();
+    if (process.env.SCGMDVAE_NATIVE_BLAS === '0') return registerMatMulGradient();
+    try {
+      const blas = await loadNativeBlas();
+      registerNativeMatMul(blas);
+      return `matrix products on OpenBLAS (${blas.library}, ${blas.threads} threads)`;
+    } catch (err) {
+      registerMatMulGradient();
+      return `matrix products in wasm: ${(err as Error).message}`;
+    }
   },
   async cpu() {
     await activate('cpu');
   },
 };
-
-/** Swap the two innermost axes (explicit transpose, as a separate kernel). */
-function transposeInner(t: tf.Tensor): tf.Tensor {
-  const perm = t.shape.map((_, i) => i);
-  const r = perm.length;
-  [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
-  return tf.transpose(t, perm);
-}
-
-/**
- * The stock BatchMatMul gradient multiplies with transpose flags, which the wasm kernel runs 10-18x
- * slower than a plain product; transposing explicitly first is much faster (docs/decisions.md).
- */
-export function registerTransposingMatMulGradient(): void {
-  const mm = (a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): tf.Tensor =>
-    tf.matMul(ta ? transposeInner(a) : a, tb ? transposeInner(b) : b);
-  tf.registerGradient({
-    kernelName: tf.BatchMatMul,
-    inputsToSave: ['a', 'b'],
-    gradFunc: (dy, saved, attrs) => {
-      const [a, b] = saved;
-      const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
-      const g = dy as tf.Tensor;
-      if (!transposeA && !transposeB) return { a: () => mm(g, b, false, true), b: () => mm(a, g, true, false) };
-      if (!transposeA && transposeB) return { a: () => mm(g, b, false, false), b: () => mm(g, a, true, false) };
-      if (transposeA && !transposeB) return { a: () => mm(b, g, false, true), b: () => mm(a, g, false, false) };
-      return { a: () => mm(b, g, true, true), b: () => mm(g, a, true, true) };
-    },
-  });
-}

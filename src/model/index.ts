@@ -1,5 +1,6 @@
 /** Public API of the c*GMΔVÆ model. */
-export { pickBackend, parseBackendName, isUsableAdapter, registerTransposingMatMulGradient, BACKEND_ORDER } from './backend.js';
+export { pickBackend, parseBackendName, isUsableAdapter, BACKEND_ORDER } from './backend.js';
+export { registerMatMulGradient } from './matmul.js';
 export type { BackendName, BackendChoice, PickBackendOptions, AdapterLike } from './backend.js';
 export { COMPONENT_PLACEMENTS, FIXED_NETWORK, FIXED_TRAINING, LIKELIHOODS, checkTrainingConfig } from './config.js';
 export type { ComponentPlacement, FitConfig, Likelihood, ModuleConfig, NetworkConfig, TrainingConfig } from './config.js';

@@ -5,6 +5,7 @@
  */
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pino } from 'pino';
@@ -51,6 +52,8 @@ export async function startWorker(config: ServiceConfig, options: StartWorkerOpt
 
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   if (config.modelBackend) childEnv.SCGMDVAE_BACKEND = config.modelBackend;
+  // Concurrent jobs share the cores: each job's BLAS gets its share rather than every core.
+  childEnv.OPENBLAS_NUM_THREADS ??= String(Math.max(1, Math.floor(availableParallelism() / config.workerConcurrency)));
 
   const outcomeOf = (job: Job<AnalysisJobData>, outcome: Pick<JobOutcome, 'state' | 'error'>): JobOutcome => ({
     ...outcome,

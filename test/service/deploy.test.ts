@@ -100,6 +100,8 @@ test('Dockerfile: cpu and gpu targets, CUDA 11.2 + cuDNN 8 with tfjs-node-gpu, n
     assert.match(body, /^CMD\s+\["node", "dist\/src\/cli\/main\.js", "(serve|worker)"\]/m);
   }
   assert.match(stage('cpu'), /SCGMDVAE_BACKEND=wasm/);
+  assert.match(stage('cpu'), /apt-get install[^\n]*\blibopenblas0-pthread\b/, 'the cpu image has OpenBLAS for the matrix products');
+  assert.match(stage('build'), /npm install --no-save[^\n]*\\\n\s*"@koromix\/koffi-linux-/, "the build puts back koffi's native binary, which --omit=optional leaves out");
   assert.match(stage('gpu'), /SCGMDVAE_BACKEND=tensorflow/);
   assert.match(stage('gpu-deps'), /npm ci --omit=dev\b(?!.*--omit=optional)/, 'the GPU image installs the optional tfjs-node-gpu');
 
