@@ -82,17 +82,15 @@ export function activeNativeBlas(): NativeBlas | undefined {
   return active;
 }
 
-type WasmTensorInfo = tf.TensorInfo;
 interface WasmBackendLike {
   readonly wasm: { readonly HEAPU8: Uint8Array };
   readonly dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: 'float32'): WasmTensorInfo;
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
 }
 
 /** A float32 view of a tensor's values in the wasm heap (valid until the heap next grows). */
-function heapView(backend: WasmBackendLike, t: WasmTensorInfo): Float32Array {
-  const size = t.shape.reduce((p, d) => p * d, 1);
-  return new Float32Array(backend.wasm.HEAPU8.buffer, backend.dataIdMap.get(t.dataId).memoryOffset, size);
+function heapView(backend: WasmBackendLike, t: tf.TensorInfo): Float32Array {
+  return new Float32Array(backend.wasm.HEAPU8.buffer, backend.dataIdMap.get(t.dataId).memoryOffset, tf.util.sizeFromShape(t.shape));
 }
 
 /**
@@ -106,7 +104,7 @@ export function registerNativeMatMul(blas: NativeBlas): void {
     kernelName: tf.BatchMatMul,
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const { a, b } = inputs as unknown as { a: WasmTensorInfo; b: WasmTensorInfo };
+      const { a, b } = inputs as unknown as { a: tf.TensorInfo; b: tf.TensorInfo };
       const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
       if (a.dtype !== 'float32' || b.dtype !== 'float32') throw new Error('BatchMatMul: only float32 operands');
       const wasm = backend as unknown as WasmBackendLike;
@@ -122,7 +120,7 @@ export function registerNativeMatMul(blas: NativeBlas): void {
       const out = wasm.makeOutput([...outer, m, n], 'float32');
       // Views only after makeOutput: its allocation may grow the heap and detach earlier ones.
       const [av, bv, cv] = [heapView(wasm, a), heapView(wasm, b), heapView(wasm, out)];
-      const batches = outer.reduce((p, d) => p * d, 1);
+      const batches = tf.util.sizeFromShape(outer);
       const aBatches = av.length / (aRows * aCols);
       const bBatches = bv.length / (bRows * bCols);
       for (let i = 0; i < batches; i++) {
